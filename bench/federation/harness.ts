@@ -5,8 +5,8 @@
  *   steps; the update is fixed-point encoded (clip, 2^scaleBits, stochastic rounding); the server averages the
  *   sites' deltas with equal weights and applies the server optimizer.
  * - distributed: ONE DP-SGD step over the union per round. Each site sums (clipped gradient, countWeight) over a
- *   Poisson sample, scales by 2^s with stochastic rounding, adds a discrete Gaussian share of variance
- *   (z C 2^s)^2 / t; the server divides the gradient sum by the noisy count and applies the server optimizer.
+ *   Poisson sample and encodes it with libs/secagg `encodeSiteSum` (the agent's encoder: scale by 2^s, plain
+ *   randomized rounding, a discrete Gaussian share of variance (z C 2^s)^2 / t); the server divides the gradient sum by the noisy count and applies the server optimizer.
  * - none: local SGD with shuffled batches.
  * Noise for the sites comes from the native CSPRNG (seeded per run for reproducibility here).
  */
@@ -19,7 +19,8 @@ import {
   subset,
   type Dataset,
 } from '@concord/datasets';
-import { discreteGaussian, evaluate, initWeights, parameterCount, quantize, trainLocal } from '@concord/native';
+import { evaluate, initWeights, parameterCount, quantize, trainLocal } from '@concord/native';
+import { encodeSiteSum } from '@concord/secagg';
 import {
   applyServerOptimizer,
   initialOptimizerState,
@@ -113,16 +114,13 @@ export async function runHarness(
         const expected = d.sampleRate * shard.count;
         for (let i = 0; i < p; i++) record[i] = -delta[i] * expected;
         record[p] = d.countWeight * batch;
-        const words =
-          d.rounding === 'nearest'
-            ? Uint32Array.from(record, (v) => Math.round(v * scale) >>> 0)
-            : await quantize(record, {
-                clip: 2 ** 31 / scale - 1,
-                scaleBits: d.scaleBits,
-                seed: seedBytes('q', seed, round, s),
-              });
-        const noise = await discreteGaussian(p + 1, localVariance, seedBytes('dg', seed, round, s));
-        for (let i = 0; i <= p; i++) sum[i] += (words[i] | 0) + noise[i];
+        const words = await encodeSiteSum(record, {
+          clip: 2 ** 31 / scale - 1,
+          scaleBits: d.scaleBits,
+          localNoiseVariance: localVariance,
+          seed: seedBytes('encode', seed, round, s),
+        });
+        for (let i = 0; i <= p; i++) sum[i] += words[i] | 0;
       }
       const noisyBatch = Math.max(1, sum[p] / scale / d.countWeight);
       for (let i = 0; i < p; i++) update[i] = -sum[i] / scale / noisyBatch;

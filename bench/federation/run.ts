@@ -5,7 +5,7 @@
  * only `dataset: mnist` plus the mode and epsilon under test): nothing is tuned per row.
  *
  *   npm run bench:federation [-- --via harness|simulate] [--epsilons 1,3,8,none] [--modes local,distributed]
- *                            [--partitions iid,classes:2] [--seed 0] [--baseline] [--rounding nearest] [--json]
+ *                            [--partitions iid,classes:2] [--seed 0] [--baseline] [--json]
  *
  * --via harness (default): the in-process harness (bench/federation/harness.ts), the protocol's maths without
  *   sockets. --via simulate: each cell runs `concord simulate --json` (real aggregator, agents, SecAgg, ledger);
@@ -30,8 +30,6 @@ const json = process.argv.includes('--json');
  * then a 196-128-10 ReLU MLP): the "plain DP-FedAvg with an MLP" of the issue, side by side with the defaults.
  */
 const baseline = process.argv.includes('--baseline');
-/** --rounding nearest: distributed sites round their sums to nearest (see libs/fedopt calibration.ts). */
-const rounding = flag('rounding', 'stochastic');
 const BASELINE_OVERRIDES = {
   preprocessing: {
     steps: [
@@ -62,10 +60,7 @@ interface Cell {
 }
 
 async function runCell(epsilon: string, mode: Cell['mode'], partition: string): Promise<Cell> {
-  const privacy =
-    mode === 'none'
-      ? { mode }
-      : { mode, epsilon: Number(epsilon), delta: 1e-5, ...(mode === 'distributed' ? { rounding } : {}) };
+  const privacy = mode === 'none' ? { mode } : { mode, epsilon: Number(epsilon), delta: 1e-5 };
   if (via === 'simulate') {
     const args = ['apps/aggregator/bin/concord.js', 'simulate', '--json', '--sites', '10', '--dataset', 'mnist'];
     args.push('--partition', partition, '--dp', mode, '--delta', '1e-5', '--seed', String(seed));
@@ -125,4 +120,4 @@ for (const e of epsilons) {
   const row = modes.flatMap((m) => partitions.map((p) => pct(find(e, e === 'none' ? 'none' : m, p)?.accuracy)));
   say(`| ${e === 'none' ? 'no DP' : e} | ${row.join(' | ')} |`);
 }
-if (json) process.stdout.write(JSON.stringify({ via, seed, baseline, rounding, cells }) + '\n');
+if (json) process.stdout.write(JSON.stringify({ via, seed, baseline, cells }) + '\n');

@@ -226,6 +226,33 @@ describe('agent plan checks', () => {
       expect.objectContaining({ code: 'E_BAD_MESSAGE' }),
     );
   });
+  it('refuses a distributed plan whose rounding it does not run (E_UNSUPPORTED_PLAN)', () => {
+    const distributed = {
+      ...plan,
+      privacy: {
+        mode: 'distributed' as const,
+        sampleRate: 0.05,
+        noiseMultiplier: 1,
+        steps: 1 as const,
+        clipNorm: 1,
+        delta: 1e-5,
+        distributed: {
+          scaleBits: 14,
+          roundingBeta: 0.5,
+          dimension: 16,
+          modulusBits: 32 as const,
+          localNoiseVariance: 1e6,
+          minNoisyClients: 2,
+          cohortSize: 2,
+          countWeight: 0.25,
+        },
+      },
+    };
+    const signature = signValue(SIGNING_DOMAINS.plan, distributed, aggregator.seed);
+    expect(() => verifyPlanMessage({ plan: distributed, signature, weights }, identity, new Set(), new Date())).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED_PLAN' }),
+    );
+  });
   it('refuses an oversize tensor before allocating from it (E_TOO_LARGE)', () => {
     expect(() => bytesToFloat32(new Uint8Array(64), 15)).toThrow(expect.objectContaining({ code: 'E_TOO_LARGE' }));
     expect(() => bytesToFloat32(new Uint8Array(8), 15)).toThrow(expect.objectContaining({ code: 'E_BAD_MESSAGE' }));

@@ -23,13 +23,23 @@
  * Dropouts: pass the MINIMUM number of clients whose noise is guaranteed to be in the sum. Extra noise from more
  * clients is independent of the data and is post-processing, so accounting with the minimum is conservative.
  *
- * Adjacency: add/remove one record, in one of two situations (field `neighbouring`):
- * - 'record' (the default, conservative): the record sits inside a contribution (e.g. a site's summed update) that
- *   is clipped and rounded AS A WHOLE. Rounding is randomised, so the two rounded contributions are not a fixed
- *   shift of each other; both lie in the ball of the rounded norm bound, so every coupling of the rounding
- *   randomness gives pairs that differ by at most 2 l2 (L2) and 2 l1 (L1), and the Rényi divergence of the mixtures
- *   is at most the largest over the pairs (joint quasi-convexity, van Erven & Harremoës 2014, Theorem 13). The
- *   sensitivities below are therefore doubled.
+ * Adjacency: add/remove one record, in one of two situations (field `neighbouring`). In both, `l2Clip` (c) bounds
+ * the L2 change one record makes to the contribution BEFORE rounding.
+ * - 'record' (the default): the record sits inside a contribution (e.g. a site's summed update) that is rounded
+ *   AS A WHOLE, so the two rounded contributions are random and not a fixed shift of each other.
+ *   - beta = 0 (plain randomized rounding): rounding y to floor(y) + [U < frac(y)], U uniform on [0, 1) and
+ *     independent per coordinate, is R_U(y) = ceil(y - U). Couple the two datasets through the SAME U: for every
+ *     u, R_u(y) - R_u(y') is an integer vector whose i-th entry lies in {floor(y_i - y'_i), ceil(y_i - y'_i)}, so
+ *     its L2 norm is at most ||y - y'||_2 + sqrt(d) <= c/gamma + sqrt(d), exactly the beta = 0 bound of one
+ *     contribution below. Each released distribution is the mixture over u of the discrete Gaussian shifted by
+ *     R_u(.), with the same mixing weights, so the Rényi divergence of the mixtures is at most the largest over u
+ *     (joint quasi-convexity, van Erven & Harremoës 2014, Theorem 13): the sensitivities are NOT doubled. This
+ *     holds however large the contribution's own norm is (a site's sum of many clipped records); only the change
+ *     matters. Clamping each coordinate to a fixed range before rounding is 1-Lipschitz and keeps the bound.
+ *   - beta > 0 (conditional rounding): the rejection step depends on the whole vector and breaks that coupling.
+ *     If the contribution is clipped as a whole to c, both rounded contributions lie in the ball of the rounded
+ *     norm bound, so every coupling gives pairs that differ by at most 2 l2 (L2) and 2 l1 (L1): the sensitivities
+ *     are doubled. (A contribution NOT clipped as a whole to c, e.g. a site's raw sum, must use beta = 0.)
  * - 'contribution': neighbouring datasets differ by one whole rounded contribution (each record clipped and rounded
  *   on its own before the site sums them, or site-level adjacency): sensitivities l2, l1 as in [KLS21].
  */
@@ -52,7 +62,10 @@ export interface DistributedDiscreteGaussian {
   localSigma: number;
   /** n: minimum number of clients whose noise is guaranteed to be in the released sum (>= 1). */
   minClients: number;
-  /** What neighbouring datasets change (see the module comment); default 'record' (sensitivity doubled). */
+  /**
+   * What neighbouring datasets change (see the module comment); default 'record' (a record inside a contribution
+   * rounded as a whole: the same sensitivity as 'contribution' when roundingBias is 0, doubled when it is > 0).
+   */
   neighbouring?: 'record' | 'contribution';
 }
 
@@ -147,12 +160,21 @@ function poissonSubsampledRdpBound(alpha: number, q: number, eps: (order: number
 const MAX_SUBSAMPLED_ORDER = 256;
 
 /**
+ * How much a record can move the rounded contribution, relative to one contribution's rounded bound (see the
+ * module comment): 1 for whole contributions and for plain randomized rounding (shared-uniform coupling), 2 for a
+ * record inside a conditionally rounded contribution.
+ */
+export function recordSensitivityFactor(m: Pick<DistributedDiscreteGaussian, 'neighbouring' | 'roundingBias'>): 1 | 2 {
+  return m.neighbouring === 'contribution' || m.roundingBias === 0 ? 1 : 2;
+}
+
+/**
  * RDP of ONE step (Poisson sampling rate q, then one DDG release) at each order, in nats. Fractional orders use
  * ceil(alpha) (monotonicity of Rényi divergence). Returns a function of the order so callers can evaluate any grid.
  */
 export function ddgStepRdp(q: number, m: DistributedDiscreteGaussian): (alpha: number) => number {
   const rounded = roundedSensitivityUnchecked(m.l2Clip / m.granularity, m.dimension, m.roundingBias);
-  const factor = m.neighbouring === 'contribution' ? 1 : 2;
+  const factor = recordSensitivityFactor(m);
   const l2 = factor * rounded.l2;
   const l1 = factor * rounded.l1;
   const noiseScale = Math.sqrt(m.minClients) * m.localSigma;

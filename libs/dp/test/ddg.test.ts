@@ -56,19 +56,66 @@ describe('distributed discrete Gaussian: RDP (KLS21 Prop. 14, Zhu & Wang 2019 Th
     });
   });
 
-  it("'record' (default: a record inside a contribution rounded as a whole) doubles the sensitivity: 4x RDP at tau = 0", () => {
+  it("'record' with conditional rounding (beta > 0) doubles the sensitivity: 4x RDP at tau = 0", () => {
     const orders = [2, 9];
     const rdp = (neighbouring?: 'record' | 'contribution') =>
       distributedDiscreteGaussianRdp({
         sampleRate: 1,
         steps: 1,
-        mechanism: mech({ minClients: 1, roundingBias: 0, neighbouring }),
+        mechanism: mech({ minClients: 1, roundingBias: Math.exp(-0.5), neighbouring }),
         orders,
       });
     const contribution = rdp('contribution');
     expect(rdp()).toEqual(rdp('record'));
     rdp().forEach((v, k) => expect(v).toBeCloseTo(4 * contribution[k], 9));
     expect(() => rdp('site' as never)).toThrow(/mechanism\.neighbouring/);
+  });
+
+  it("'record' with plain randomized rounding (beta = 0) is NOT doubled: the shared-uniform coupling", () => {
+    const orders = [2, 9, 40];
+    const rdp = (neighbouring?: 'record' | 'contribution') =>
+      distributedDiscreteGaussianRdp({
+        sampleRate: 0.05,
+        steps: 7,
+        mechanism: mech({ minClients: 4, roundingBias: 0, neighbouring }),
+        orders,
+      });
+    expect(rdp('record')).toEqual(rdp('contribution'));
+    expect(rdp()).toEqual(rdp('contribution'));
+  });
+
+  it('property: under the shared-uniform coupling a record moves the rounded sum by <= c/gamma + sqrt(d) in L2', () => {
+    // The lemma behind the beta = 0 case: R_u(y) = floor(y) + [u < frac(y)] (what native quantize computes, with u
+    // on a 2^-53 grid) for sums y, y' = y + g whose difference g has ||g||_2 <= c / gamma, the same u for both.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 64 }).chain((d) =>
+          fc.record({
+            sum: fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: d, maxLength: d }),
+            change: fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: d, maxLength: d }),
+            u: fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: d, maxLength: d }),
+            scale: fc.double({ min: 0.01, max: 50, noNaN: true }),
+          }),
+        ),
+        ({ sum, change, u, scale }) => {
+          const d = sum.length;
+          const norm = Math.hypot(...change) || 1;
+          const g = change.map((x) => (x / norm) * scale); // ||g||_2 = scale (c / gamma)
+          const round = (y: number, ui: number) => Math.floor(y) + (ui < y - Math.floor(y) ? 1 : 0);
+          let squared = 0;
+          for (let i = 0; i < d; i++) {
+            const y = sum[i];
+            const y2 = y + g[i];
+            const v = round(y2, u[i]) - round(y, u[i]);
+            expect(Math.abs(v)).toBeLessThanOrEqual(Math.ceil(Math.abs(y2 - y)));
+            squared += v * v;
+          }
+          const { l2 } = roundedSensitivity({ l2Clip: scale, granularity: 1, dimension: d, roundingBias: 0 });
+          expect(Math.sqrt(squared)).toBeLessThanOrEqual(l2 * (1 + 1e-12));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('fractional orders use ceil(alpha) (RDP is non-decreasing in the order)', () => {

@@ -29,16 +29,11 @@ export interface DistributedMechanismParameters {
   dimension: number;
   /** t: sites whose noise is guaranteed in the sum. */
   minNoisyClients: number;
-  roundingBeta: number;
   /**
-   * How a site turns its real-valued sum into integers. 'stochastic' (the protocol's current encoding): randomized
-   * rounding of the sum as a whole, accounted with libs/dp's conservative 'record' adjacency (sensitivity doubled).
-   * 'nearest': deterministic round-to-nearest of the sum; the integer query then has L2 sensitivity at most
-   * C 2^s + sqrt(d) (the sums differ by one clipped record, each rounding error is in [-1/2, 1/2] per coordinate),
-   * exactly the single-contribution bound of [KLS21] Theorem 1 with beta = 0, so it is accounted with
-   * neighbouring 'contribution'. Default 'stochastic'.
+   * Bias of conditional rounding; the protocol's sites use 0 (plain randomized rounding of the sum as a whole),
+   * which libs/dp accounts with one record's L2 sensitivity C 2^s + sqrt(d) (the shared-uniform coupling, ddg.ts).
    */
-  rounding?: 'stochastic' | 'nearest';
+  roundingBeta: number;
 }
 
 /** The accounting phase of `rounds` distributed rounds at central multiplier z (same maths as the plan). */
@@ -61,7 +56,6 @@ export function distributedPhase(
       roundingBias: m.roundingBeta,
       localSigma: Math.sqrt((centralStd * centralStd) / m.minNoisyClients),
       minClients: m.minNoisyClients,
-      ...(m.rounding === 'nearest' ? { neighbouring: 'contribution' as const } : {}),
     },
   };
 }

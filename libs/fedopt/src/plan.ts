@@ -36,9 +36,8 @@ export interface DistributedPrivacyPlan {
   epsilon: number;
   scaleBits: number;
   countWeight: number;
-  roundingBeta: number;
-  /** how sites round their sums (see DistributedMechanismParameters.rounding) */
-  rounding: 'stochastic' | 'nearest';
+  /** 0: sites round their sums with plain randomized rounding (the spec refuses anything else) */
+  roundingBeta: 0;
   /** length of the summed vector: parameters + 1 (the noisy count) */
   dimension: number;
   /** t: the SecAgg+ threshold */
@@ -259,7 +258,6 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
         dimension: parameterCount + 1,
         minNoisyClients: threshold,
         roundingBeta: p.roundingBeta ?? D.distributed.roundingBeta,
-        rounding: p.rounding ?? D.distributed.rounding,
       };
       const sampleRate =
         p.sampleRate ??
@@ -298,7 +296,6 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
         scaleBits: mechanism.scaleBits,
         countWeight,
         roundingBeta: mechanism.roundingBeta,
-        rounding: mechanism.rounding,
         dimension: mechanism.dimension,
         minNoisyClients: threshold,
         localNoiseVariance: (centralStd * centralStd) / threshold,

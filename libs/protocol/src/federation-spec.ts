@@ -117,13 +117,18 @@ export const FederationPrivacySchema = z
     scaleBits: z.number().int().min(0).max(24).optional(),
     /** distributed mode: the count coordinate each sampled record adds (model units, < clipNorm) */
     countWeight: positive.optional(),
-    /** distributed mode: bias of conditional randomized rounding (0: plain randomized rounding) */
-    roundingBeta: unit.optional(),
     /**
-     * distributed mode: how a site rounds its sum to integers: 'stochastic' (randomized, accounted with doubled
-     * sensitivity) or 'nearest' (deterministic, sensitivity C 2^s + sqrt(d); needs agents that round to nearest)
+     * distributed mode: bias of conditional randomized rounding. Only 0 (plain randomized rounding) is accepted: a
+     * site rounds its summed update as a whole, and only plain randomized rounding keeps one record's effect on the
+     * rounded sum within C 2^s + sqrt(d) (libs/dp ddg.ts); conditional rounding needs a contribution clipped as a
+     * whole.
      */
-    rounding: z.enum(['stochastic', 'nearest']).optional(),
+    roundingBeta: z
+      .literal(0, {
+        error:
+          'privacy.roundingBeta must be 0: sites round their summed update with plain randomized rounding (conditional rounding is only sound for a contribution clipped as a whole)',
+      })
+      .optional(),
   })
   .strict()
   .refine((p) => p.epsilon === undefined || p.noiseMultiplier === undefined, {
@@ -243,11 +248,10 @@ export const FEDERATION_DEFAULTS = Object.freeze({
     clipNorm: 1,
     scaleBits: 14,
     countWeight: 0.25,
-    roundingBeta: 0,
-    rounding: 'stochastic' as 'stochastic' | 'nearest',
+    roundingBeta: 0 as const,
     server: {
       optimizer: 'fedavgm' as const,
-      learningRate: 0.1,
+      learningRate: 0.2,
       momentum: 0.9,
       secondMomentDecay: 0.99,
       adaptivity: 1e-3,

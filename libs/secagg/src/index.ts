@@ -26,6 +26,7 @@ export {
 export type { RandomBytes } from './guards.js';
 export * from './encoding.js';
 export * from './ddg.js';
+export { encodeSiteSum, type SiteSumEncoding } from './site-sum.js';
 export { deriveRoundSeeds } from './seeds.js';
 export { paddedDimension, rotate, unrotate, rotationSigns, fwht } from './hadamard.js';
 export { recommendedNeighbours, type NeighbourhoodChoice } from './params.js';

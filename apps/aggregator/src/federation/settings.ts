@@ -33,7 +33,8 @@ export const FederationSettingsSchema = z
           delta: z.number().gt(0).lt(1),
           scaleBits: z.number().int().min(0).max(24),
           countWeight: positive,
-          roundingBeta: z.number().min(0).lt(1).default(0),
+          /** sites round their sum with plain randomized rounding (libs/secagg site-sum.ts): conditional rounding is refused */
+          roundingBeta: z.literal(0).default(0),
         })
         .strict(),
       z

@@ -23,7 +23,8 @@ export class PlanRefusal extends Error {
 
 /**
  * Checks an incoming plan before anything else happens: schema, the aggregator's signature with the PINNED key,
- * protocol version, federation, this site in the (signed) roster, expiry, not a round already seen, and the
+ * protocol version, federation, this site in the (signed) roster, expiry, not a round already seen, an encoding
+ * this agent runs (roundingBeta 0 in distributed mode), and the
  * weights' SHA-256 and size against the signed plan. Throws PlanRefusal with a code.
  */
 export function verifyPlanMessage(
@@ -48,6 +49,14 @@ export function verifyPlanMessage(
   if (!plan.roster.some((m) => m.siteId === identity.siteId))
     throw new PlanRefusal('E_NOT_IN_ROUND', 'site is not in the roster');
   if (seenRounds.has(plan.roundId)) throw new PlanRefusal('E_REPLAY', 'plan for a round already seen');
+  if (plan.privacy.mode === 'distributed' && plan.privacy.distributed.roundingBeta !== 0) {
+    // this agent rounds its summed update with plain randomized rounding; a receipt declaring conditional rounding
+    // would be accounted for a mechanism the site does not run
+    throw new PlanRefusal(
+      'E_UNSUPPORTED_PLAN',
+      'distributed plans must use plain randomized rounding (roundingBeta 0)',
+    );
+  }
   if (Date.parse(plan.expiresAt) <= now.getTime()) throw new PlanRefusal('E_PLAN_EXPIRED', 'plan has expired');
   let p: number;
   try {

@@ -1,4 +1,5 @@
-import { discreteGaussian, quantize, trainLocal, type ModelSpec } from '@concord/native';
+import { quantize, trainLocal, type ModelSpec } from '@concord/native';
+import { encodeSiteSum } from '@concord/secagg';
 import { distributedGradientClip, type TrainingPlan } from '@concord/protocol';
 import type { TrainingData } from './context.js';
 
@@ -12,8 +13,9 @@ import type { TrainingData } from './context.js';
  * - none: plain SGD on shuffled batches, same encoding.
  * - distributed: ONE Poisson sample, per-example clipped gradients summed with NO noise (trainLocal with
  *   noiseMultiplier 0, one step, learning rate 1, so delta = -sum/(q n)); the record vector's last coordinate is
- *   countWeight per sampled record; then scaled by 2^s, randomly rounded (native quantize: stochastic rounding)
- *   and the site's discrete Gaussian share N_Z(0, localNoiseVariance) is added, mod 2^32.
+ *   countWeight per sampled record; then libs/secagg `encodeSiteSum`: clamped, scaled by 2^s, plain randomized
+ *   rounding and the site's discrete Gaussian share N_Z(0, localNoiseVariance), mod 2^32 (why that keeps one
+ *   record's effect within C 2^s + sqrt(d): libs/secagg site-sum.ts).
  */
 export async function trainAndEncode(
   plan: TrainingPlan,
@@ -40,10 +42,12 @@ export async function trainAndEncode(
     for (let i = 0; i < p; i++) vector[i] = delta[i] * scale;
     vector[p] = privacy.distributed.countWeight * stats.meanBatchSize;
     const d = privacy.distributed;
-    const rounded = await quantize(vector, { clip: encoding.clip, scaleBits: d.scaleBits });
-    const noise = await discreteGaussian(p + 1, d.localNoiseVariance);
-    for (let i = 0; i <= p; i++) rounded[i] = (rounded[i] + noise[i]) >>> 0;
-    return { encoded: rounded, stats };
+    const encoded = await encodeSiteSum(vector, {
+      clip: encoding.clip,
+      scaleBits: d.scaleBits,
+      localNoiseVariance: d.localNoiseVariance,
+    });
+    return { encoded, stats };
   }
   const { delta, stats } = await trainLocal({
     ...common,
