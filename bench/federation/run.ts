@@ -7,11 +7,15 @@
  *   npm run bench:federation [-- --via harness|simulate] [--epsilons 1,3,8,none] [--modes local,distributed]
  *                            [--partitions iid,classes:2] [--seed 0] [--baseline] [--json]
  *
- * --via harness (default): the in-process harness (bench/federation/harness.ts), the protocol's maths without
- *   sockets. --via simulate: each cell runs `concord simulate --json` (real aggregator, agents, SecAgg, ledger);
- *   build first (`npm run build:ts`).
+ * --via simulate (default): each cell runs `concord simulate --json` with its defaults (real aggregator, 10 agents in
+ *   worker threads, socket.io over loopback, SecAgg+, PGlite ledger; about 80 s a cell on 2 vCPUs); it uses the
+ *   built JavaScript, so run `npm run build:ts` after changing sources. --via harness: the in-process harness
+ *   (bench/federation/harness.ts), the same maths without sockets, SecAgg or ledger, for quick tuning.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseFederationSpec } from '@concord/protocol';
 import { runHarness } from './harness.js';
 
@@ -19,7 +23,7 @@ function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
-const via = flag('via', 'harness');
+const via = flag('via', 'simulate');
 const epsilons = flag('epsilons', '1,3,8,none').split(',');
 const modes = flag('modes', 'local,distributed').split(',') as ('local' | 'distributed')[];
 const partitions = flag('partitions', 'iid,classes:2').split(',');
@@ -46,6 +50,12 @@ const BASELINE_OVERRIDES = {
     loss: 'softmax-cross-entropy',
   },
 };
+/** The baseline's model and preprocessing as a spec file for `concord simulate --spec` (flags override the rest). */
+function baselineSpecFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'concord-bench-')), 'baseline.json');
+  writeFileSync(file, JSON.stringify({ dataset: { kind: 'mnist' }, ...BASELINE_OVERRIDES }));
+  return file;
+}
 const say = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
 
 interface Cell {
@@ -65,6 +75,7 @@ async function runCell(epsilon: string, mode: Cell['mode'], partition: string): 
     const args = ['apps/aggregator/bin/concord.js', 'simulate', '--json', '--sites', '10', '--dataset', 'mnist'];
     args.push('--partition', partition, '--dp', mode, '--delta', '1e-5', '--seed', String(seed));
     if (mode !== 'none') args.push('--epsilon', epsilon);
+    if (baseline) args.push('--spec', baselineSpecFile());
     const started = performance.now();
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.status !== 0) throw new Error(`concord simulate failed (${r.status}): ${r.stderr.trim().split('\n').pop()}`);

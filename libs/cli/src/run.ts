@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
 import { CliError } from './errors.js';
 
 /**
@@ -10,7 +10,20 @@ export function createProgram(name: string, description: string, version: string
     .description(description)
     .version(version)
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ optionDescription: describeOption });
+}
+
+/**
+ * Commander prints "(default: ...)" only when an option has a default VALUE. Options whose default is resolved
+ * later (flag > environment > config file > default, so the parsed value must stay undefined) carry only a
+ * default description: show it too, so `--help` tells the whole truth.
+ */
+function describeOption(option: Option): string {
+  const base = new Help().optionDescription(option);
+  if (option.defaultValue !== undefined || option.defaultValueDescription === undefined) return base;
+  const extra = `default: ${option.defaultValueDescription}`;
+  return base.length > 0 ? `${base} (${extra})` : extra;
 }
 
 /** Parses argv and turns every failure into one stderr line and the house exit code (0 ok, 1 negative, 2 bad input). */

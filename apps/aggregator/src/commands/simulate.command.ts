@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { parseFederationSpecText } from '@concord/fedopt';
+import { FEDERATION_DEFAULTS } from '@concord/protocol';
 import { CliError } from '../cli/errors.js';
 import { parseChoiceFlag, parseNumberFlag, printJson } from '../cli/options.js';
 import { runSimulation, type SimulationResult } from '../simulation/simulation.js';
@@ -17,7 +18,12 @@ export function register(program: Command): void {
       new Option('--spec <file>', 'federation spec (YAML or JSON, docs/federation-spec.md); flags override its fields'),
     )
     .addOption(new Option('--sites <n>', 'number of simulated sites (env CONCORD_SIM_SITES)').default(undefined, '10'))
-    .addOption(new Option('--rounds <r>', 'rounds to release (env CONCORD_SIM_ROUNDS)').default(undefined, '20'))
+    .addOption(
+      new Option('--rounds <r>', 'rounds to release (env CONCORD_SIM_ROUNDS)').default(
+        undefined,
+        `${FEDERATION_DEFAULTS.local.rounds} (local), ${FEDERATION_DEFAULTS.distributed.rounds} (distributed), ${FEDERATION_DEFAULTS.none.rounds} (none)`,
+      ),
+    )
     .addOption(new Option('--dataset <name>', 'dataset: mnist').default('mnist'))
     .addOption(
       new Option('--partition <scheme>', 'iid | dirichlet:ALPHA | classes:K (env CONCORD_SIM_PARTITION)').default(
@@ -82,15 +88,6 @@ export function register(program: Command): void {
           max: 200,
         },
       );
-      const rounds = parseNumberFlag(
-        '--rounds',
-        str(opts.rounds) ?? env.CONCORD_SIM_ROUNDS ?? specText(fromSpec.rounds) ?? '20',
-        {
-          integer: true,
-          min: 1,
-          max: 100_000,
-        },
-      );
       if (opts.dataset !== 'mnist') throw new CliError(`--dataset must be mnist, got '${String(opts.dataset)}'`);
       const partition = str(opts.partition) ?? env.CONCORD_SIM_PARTITION ?? 'iid';
       if (!/^(iid|dirichlet:[0-9.eE+-]+|classes:\d+)$/.test(partition)) {
@@ -100,6 +97,15 @@ export function register(program: Command): void {
         '--dp',
         str(opts.dp) ?? env.CONCORD_SIM_DP ?? fromSpec.privacy?.mode ?? 'local',
         MODES,
+      );
+      // without a flag, env or spec value: the tuned number of rounds for the mode (docs/benchmarks.md)
+      const rounds = parseNumberFlag(
+        '--rounds',
+        str(opts.rounds) ??
+          env.CONCORD_SIM_ROUNDS ??
+          specText(fromSpec.rounds) ??
+          String(FEDERATION_DEFAULTS[mode].rounds),
+        { integer: true, min: 1, max: 100_000 },
       );
       const epsilon = parseNumberFlag(
         '--epsilon',
