@@ -1,7 +1,8 @@
 /**
  * `concord serve --tls-cert/--tls-key` as a real process, and real `concord-agent` processes over HTTPS and WSS, with
  * a throwaway CA made by the openssl CLI (loopback only): /health verifies against that CA and fails without it,
- * plain HTTP gets no 200, enrollment trusts the CA through NODE_EXTRA_CA_CERTS (and fails cleanly without it),
+ * plain HTTP gets no 200, enrollment trusts the CA through `enroll --ca` or NODE_EXTRA_CA_CERTS (and fails cleanly
+ * without it), an agent run without the CA stops at once with E_TLS,
  * and two agents given the CA with `run --ca` train one round over socket.io on wss:// to the end.
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
@@ -136,10 +137,22 @@ describe.skipIf(opensslMissing)('concord serve with --tls-cert/--tls-key, and th
   };
   const issueToken = async (federationId: string) =>
     (await api('POST', `/api/federations/${federationId}/tokens`, {})).token as string;
-  const enroll = (token: string, stateDir: string, env: NodeJS.ProcessEnv) =>
+  const enroll = (token: string, stateDir: string, env: NodeJS.ProcessEnv, extra: string[] = []) =>
     runCliAsync(
       AGENT_BIN,
-      ['enroll', '--server', origin, '--token', token, '--max-epsilon', '3', '--state-dir', stateDir, '--json'],
+      [
+        'enroll',
+        '--server',
+        origin,
+        '--token',
+        token,
+        '--max-epsilon',
+        '3',
+        '--state-dir',
+        stateDir,
+        '--json',
+        ...extra,
+      ],
       { env, timeoutMs: 30_000 },
     );
 
@@ -229,13 +242,17 @@ describe.skipIf(opensslMissing)('concord serve with --tls-cert/--tls-key, and th
     const refused = await enroll(await issueToken(federationId), untrustedDir, NO_EXTRA_CA);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain(`concord-agent: cannot reach ${origin}: `);
-    expect(refused.stderr).toMatch(/unable to verify the first certificate/);
+    expect(refused.stderr).toMatch(/unable to verify the first certificate; trust its CA with --ca FILE/);
     expect(existsSync(join(untrustedDir, 'site.json'))).toBe(false);
 
     const stateDirs = [join(dir, 'site-0', 'state'), join(dir, 'site-1', 'state')];
     const siteIds: string[] = [];
-    for (const stateDir of stateDirs) {
-      const enrolled = await enroll(await issueToken(federationId), stateDir, { NODE_EXTRA_CA_CERTS: tls.ca });
+    for (const [i, stateDir] of stateDirs.entries()) {
+      // site 0 trusts the CA with enroll --ca, site 1 with Node's NODE_EXTRA_CA_CERTS
+      const enrolled =
+        i === 0
+          ? await enroll(await issueToken(federationId), stateDir, NO_EXTRA_CA, ['--ca', tls.ca])
+          : await enroll(await issueToken(federationId), stateDir, { NODE_EXTRA_CA_CERTS: tls.ca });
       expect(enrolled.status, enrolled.stderr).toBe(0);
       const summary = JSON.parse(enrolled.stdout) as { siteId: string; federationId: string; server: string };
       expect(summary).toMatchObject({ federationId, server: origin });
@@ -248,12 +265,23 @@ describe.skipIf(opensslMissing)('concord serve with --tls-cert/--tls-key, and th
         const x2 = ((r * 13 + i) % 20) / 10 - 1;
         return `${x1},${x2},${x1 + x2 > 0 ? 'b' : 'a'}`;
       });
+    const csvs = stateDirs.map((_, i) => join(dir, `site-${i}`, 'data.csv'));
+    csvs.forEach((csv, i) => writeFileSync(csv, ['x1,x2,y', ...rows(i)].join('\n') + '\n'));
+
+    // run without the CA: a certificate that does not verify is fatal at once (E_TLS, exit 2), not retried forever
+    const untrustedRun = await runCliAsync(
+      AGENT_BIN,
+      ['run', '--state-dir', stateDirs[0], '--data', csvs[0], '--label-column', 'y'],
+      { env: NO_EXTRA_CA, timeoutMs: 30_000 },
+    );
+    expect(untrustedRun.status, untrustedRun.stderr).toBe(2);
+    expect(untrustedRun.stderr).toMatch(/E_TLS: the aggregator's TLS certificate is not trusted .*--ca FILE/);
+
     // Started with startCli so that afterAll can stop them whatever happens; ready once authenticated over wss.
     // One agent is given the wss:// form of the URL, the other keeps the https:// origin it enrolled with.
     const started = await Promise.allSettled(
       stateDirs.map((stateDir, i) => {
-        const csv = join(dir, `site-${i}`, 'data.csv');
-        writeFileSync(csv, ['x1,x2,y', ...rows(i)].join('\n') + '\n');
+        const csv = csvs[i];
         const server = i === 0 ? ['--server', `wss://127.0.0.1:${port}`] : [];
         return startCli(
           AGENT_BIN,

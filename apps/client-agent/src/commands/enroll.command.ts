@@ -8,7 +8,9 @@ import {
   saveSiteState,
   SiteStateError,
 } from '../keys/site-state.js';
+import { readText } from '../cli/read-text.js';
 import { normaliseServerUrl } from '../transport/agent-transport.js';
+import { postJson } from '../transport/post-json.js';
 
 export function register(program: Command): void {
   program
@@ -29,6 +31,7 @@ export function register(program: Command): void {
         .env('CONCORD_AGENT_STATE_DIR')
         .default(DEFAULT_STATE_DIR),
     )
+    .addOption(new Option('--ca <file>', 'PEM CA bundle to trust for https (a private CA)').env('CONCORD_AGENT_CA'))
     .option('--json', 'print the enrollment as JSON on stdout')
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const server = requiredText('--server', opts.server);
@@ -48,14 +51,19 @@ export function register(program: Command): void {
         throw new CliError(`--server: ${(error as Error).message.replace(/^E_BAD_URL: /, '')}`);
       }
       assertNotEnrolled(stateDir);
+      const ca = typeof opts.ca === 'string' ? readText(opts.ca, '--ca') : undefined;
 
       const keys = generateSiteKeys();
-      const response = await postEnrollment(origin, {
-        token,
-        ed25519PublicKey: keys.identity.publicKey,
-        x25519PublicKey: keys.agreement.publicKey,
-        cap: { epsilon, delta },
-      });
+      const response = await postEnrollment(
+        origin,
+        {
+          token,
+          ed25519PublicKey: keys.identity.publicKey,
+          x25519PublicKey: keys.agreement.publicKey,
+          cap: { epsilon, delta },
+        },
+        ca,
+      );
       saveSiteState(stateDir, {
         version: 1,
         server: origin,
@@ -105,26 +113,23 @@ function assertNotEnrolled(stateDir: string): void {
 async function postEnrollment(
   origin: string,
   body: { token: string; ed25519PublicKey: string; x25519PublicKey: string; cap: { epsilon: number; delta: number } },
+  ca: string | undefined,
 ): Promise<{ siteId: string; federationId: string; serverPublicKey: string; spec?: FederationSpec }> {
-  let response: Response;
+  let response: { status: number; payload: unknown };
   try {
-    response = await fetch(`${origin}/api/enroll`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
+    response = await postJson(`${origin}/api/enroll`, body, { ca, timeoutMs: 30_000 });
   } catch (error) {
-    throw new CliError(
-      `cannot reach ${origin}: ${(error as Error).cause ?? (error as Error).message}`,
-      2,
-      'E_UNREACHABLE',
-    );
+    const e = error as NodeJS.ErrnoException;
+    const hint =
+      e.code !== undefined && /CERT|SIGNATURE|SELF_SIGNED/.test(e.code) ? '; trust its CA with --ca FILE' : '';
+    throw new CliError(`cannot reach ${origin}: Error: ${e.message}${hint}`, 2, 'E_UNREACHABLE');
   }
-  const payload = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-  if (!response.ok) {
+  const payload = (
+    response.payload !== null && typeof response.payload === 'object' ? response.payload : null
+  ) as Record<string, unknown> | null;
+  if (response.status < 200 || response.status >= 300) {
     const code = typeof payload?.code === 'string' ? payload.code : `HTTP_${response.status}`;
-    const message = typeof payload?.message === 'string' ? payload.message : response.statusText;
+    const message = typeof payload?.message === 'string' ? payload.message : `HTTP ${response.status}`;
     throw new CliError(`enrollment refused (${code}): ${message}`, 1, code);
   }
   const { spec, ...rest } = payload ?? {};

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { CliError, parseChoiceFlag, parseNumberFlag } from '@concord/cli';
 import type { Dataset } from '@concord/datasets';
 import { FEDERATION_DEFAULTS, type FederationSpec } from '@concord/protocol';
@@ -7,6 +6,7 @@ import { DEFAULT_STATE_DIR, loadSiteState, lowerCap, saveSiteState } from '../ke
 import { loadCsvDataset, loadMnistShard, parseShard, preprocess } from '../data/load-data.js';
 import { runAgent } from '../transport/agent-transport.js';
 import { FileBudgetGuard } from '../services/local-ledger.service.js';
+import { readText } from '../cli/read-text.js';
 import { createProgressReporter, progressModeFor } from '../services/progress.js';
 
 const DEVICES = ['cpu', 'cuda', 'auto'] as const;
@@ -167,14 +167,6 @@ function loadSiteData(opts: Record<string, string | boolean | undefined>, spec: 
   const seed = parseNumberFlag('--seed', opts.seed as string, { integer: true, min: 0 });
   const plan = spec?.preprocessing ?? FEDERATION_DEFAULTS.mnistPreprocessing;
   return wrap(() => preprocess(plan, loadMnistShard({ ...shard, partition: opts.partition as string, seed })));
-}
-
-function readText(file: string, flag: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CliError(`${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
 }
 
 /** Site-side errors (state, data, ledger) become one CLI line with exit 2, keeping their code. */

@@ -43,6 +43,7 @@ export interface BudgetGuard {
 
 export type AgentEvent =
   | { type: 'connected' }
+  | { type: 'connect-failed'; message: string }
   | { type: 'authenticated' }
   | { type: 'disconnected'; reason: string }
   | { type: 'plan-accepted'; roundNumber: number; epsilonAfter: number }

@@ -41,6 +41,8 @@ function describe(event: AgentEvent): string {
   switch (event.type) {
     case 'connected':
       return 'connected';
+    case 'connect-failed':
+      return `cannot connect (${event.message}); retrying with backoff`;
     case 'authenticated':
       return 'authenticated with the pinned aggregator key';
     case 'disconnected':

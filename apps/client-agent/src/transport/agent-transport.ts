@@ -51,6 +51,34 @@ export function normaliseServerUrl(server: string): string {
   return url.origin;
 }
 
+/** Node's codes for a server certificate that does not verify (not for network failures, which are retried). */
+const TLS_TRUST_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** socket.io-client wraps the websocket failure: connect_error.description is ws's ErrorEvent, whose .error is Node's. */
+function transportCause(error: Error & { description?: unknown }): { code?: string; message: string } {
+  const event = error.description as { error?: { code?: unknown; message?: unknown }; message?: unknown } | undefined;
+  const inner = event?.error;
+  const code = typeof inner?.code === 'string' ? inner.code : undefined;
+  const message =
+    typeof inner?.message === 'string'
+      ? inner.message
+      : typeof event?.message === 'string'
+        ? event.message
+        : error.message;
+  return { code, message };
+}
+
 /**
  * Connects the site to the aggregator and runs rounds until the federation is done (resolves with the number of
  * released rounds) or `signal` aborts. socket.io-client reconnects with exponential backoff and jitter; after every
@@ -117,10 +145,21 @@ export async function runAgent(context: AgentContext, options: TransportOptions)
     runtime.connectionLost();
     context.onEvent?.({ type: 'disconnected', reason });
   });
-  socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
+  socket.on('connect_error', (error: Error & { data?: { code?: string }; description?: unknown }) => {
     if (error.data?.code === 'E_VERSION' || error.data?.code === 'E_UNKNOWN_SITE') {
-      stop(new TransportError(error.data.code, error.message));
+      return stop(new TransportError(error.data.code, error.message));
     }
+    const cause = transportCause(error);
+    // A certificate the agent does not trust will not become trusted by retrying: stop and say how to fix it.
+    if (cause.code !== undefined && TLS_TRUST_ERRORS.has(cause.code)) {
+      return stop(
+        new TransportError(
+          'E_TLS',
+          `the aggregator's TLS certificate is not trusted (${cause.message}); trust its CA with --ca FILE (or NODE_EXTRA_CA_CERTS)`,
+        ),
+      );
+    }
+    context.onEvent?.({ type: 'connect-failed', message: cause.message });
   });
 
   async function authenticate(): Promise<void> {
