@@ -146,6 +146,7 @@ describe('concord-agent run --data on a table federation', () => {
         name: 'agent-csv',
         dataset: { kind: 'table', featureColumns: ['age', 'income'], labelColumn: 'outcome', classes: ['no', 'yes'] },
         model: { inputSize: 2, layers: [{ units: 2, activation: 'none' }], loss: 'softmax-cross-entropy' },
+        watermark: { enabled: false }, // two inputs cannot carry the 256-bit owner watermark
         rounds: 1,
         privacy: { mode: 'local', epsilon: 3, delta: 1e-5 },
       },

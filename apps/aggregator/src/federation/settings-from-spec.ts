@@ -1,5 +1,6 @@
 import { resolveTrainingPlan, type ResolvedTrainingPlan } from '@concord/fedopt';
-import { parseFederationSpec } from '@concord/protocol';
+import { FederationSpecError, parseFederationSpec } from '@concord/protocol';
+import { DEFAULT_BIT_COUNT, MAX_BITS_PER_DIMENSION } from '@concord/watermark';
 import { FederationSettingsSchema, type FederationSettings } from './settings.js';
 
 export interface EngineTimeouts {
@@ -20,10 +21,28 @@ export function settingsFromSpec(
 ): { settings: FederationSettings; resolved: ResolvedTrainingPlan } {
   const spec = parseFederationSpec(specInput);
   const resolved = resolveTrainingPlan(spec, o.cohortSize ? { cohortSize: o.cohortSize } : {});
+  assertWatermarkFits(spec.watermark.enabled, resolved.model.inputSize);
   return {
     settings: { ...settingsFromResolved(resolved, o.timeouts ?? DEFAULT_TIMEOUTS), dataset: spec.dataset },
     resolved,
   };
+}
+
+/**
+ * The owner watermark (DEFAULT_BIT_COUNT bits) is carried by the first layer; a model too narrow for it would be
+ * accepted, trained and charged, and then fail at its first release. Refuse such a spec up front instead.
+ */
+function assertWatermarkFits(enabled: boolean, inputSize: number): void {
+  const capacity = Math.floor(MAX_BITS_PER_DIMENSION * inputSize);
+  if (!enabled || DEFAULT_BIT_COUNT <= capacity) return;
+  throw new FederationSpecError([
+    {
+      path: 'watermark.enabled',
+      message:
+        `the owner watermark needs ${DEFAULT_BIT_COUNT} bits and a first layer of ${inputSize} inputs carries at most ` +
+        `${capacity}: use a model with at least ${Math.ceil(DEFAULT_BIT_COUNT / MAX_BITS_PER_DIMENSION)} inputs or set watermark.enabled: false`,
+    },
+  ]);
 }
 
 export function settingsFromResolved(plan: ResolvedTrainingPlan, timeouts: EngineTimeouts): FederationSettings {

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { settingsFromSpec } from './settings-from-spec.js';
+
+const table = (extra: Record<string, unknown> = {}) => ({
+  dataset: { kind: 'table', featureColumns: ['a', 'b'], labelColumn: 'y', classes: ['n', 'p'] },
+  model: { inputSize: 2, layers: [{ units: 2, activation: 'none' }], loss: 'softmax-cross-entropy' },
+  privacy: { mode: 'local', epsilon: 3, delta: 1e-5 },
+  ...extra,
+});
+
+describe('settingsFromSpec', () => {
+  it('refuses a model too narrow for the owner watermark, naming the field and the way out', () => {
+    expect(() => settingsFromSpec(table())).toThrow(
+      expect.objectContaining({
+        code: 'E_FEDERATION_SPEC',
+        issues: [
+          expect.objectContaining({
+            path: 'watermark.enabled',
+            message: expect.stringMatching(/256 bits.*342 inputs/),
+          }),
+        ],
+      }),
+    );
+  });
+
+  it('accepts it with the watermark disabled, and the default MNIST model with it enabled', () => {
+    expect(settingsFromSpec(table({ watermark: { enabled: false } })).settings.model.inputSize).toBe(2);
+    expect(settingsFromSpec({ dataset: { kind: 'mnist' } }).settings.model.inputSize).toBeGreaterThanOrEqual(342);
+  });
+
+  it('refuses a conditional rounding bias for distributed mode', () => {
+    expect(() =>
+      settingsFromSpec({ dataset: { kind: 'mnist' }, privacy: { mode: 'distributed', epsilon: 3, roundingBeta: 0.2 } }),
+    ).toThrow(/roundingBeta must be 0/);
+  });
+});
