@@ -20,8 +20,15 @@ export class FederationRunnerService {
     let run = this.runs.get(federationId);
     if (!run) {
       run = this.engine.runFederation(federationId, { ...hooks, signal: this.stop.signal });
-      run.catch((error) => {
-        if (!this.stop.signal.aborted) this.onError(federationId, error);
+      run.catch(async (error: unknown) => {
+        this.runs.delete(federationId); // a later start (resume, restart) runs it again
+        if (this.stop.signal.aborted) return;
+        // Too many failed rounds in a row: stop spending the sites' budgets and hold the federation as paused, so the
+        // operator sees it, fixes the cause and resumes it (the agents wait, connected, as for any pause).
+        if ((error as { code?: unknown }).code === 'E_TOO_MANY_FAILURES') {
+          await this.federations.setStatus(federationId, 'paused').catch(() => {});
+        }
+        this.onError(federationId, error);
       });
       this.runs.set(federationId, run);
     }
