@@ -22,7 +22,7 @@ ChachaKey chacha_key(const uint8_t seed[32], uint32_t nonce0, uint32_t nonce1, u
 }
 
 void chacha20_block(const ChachaKey& k, uint32_t counter, uint32_t out[16]) {
-  auto rotl = rotl32;
+#define ROTL(x, n) rotl32(x, n)
   const uint32_t in[16] = {0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u, k.key[0],   k.key[1],
                            k.key[2],    k.key[3],    k.key[4],    k.key[5],    k.key[6],   k.key[7],
                            counter,     k.nonce[0],  k.nonce[1],  k.nonce[2]};
@@ -38,6 +38,7 @@ void chacha20_block(const ChachaKey& k, uint32_t counter, uint32_t out[16]) {
     CONCORD_QR(x[2], x[7], x[8], x[13])
     CONCORD_QR(x[3], x[4], x[9], x[14])
   }
+#undef ROTL
   for (int i = 0; i < 16; i++) out[i] = x[i] + in[i];
 }
 
