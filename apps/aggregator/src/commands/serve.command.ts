@@ -26,6 +26,12 @@ export function register(program: Command): void {
     .addOption(new Option('--tls-cert <file>', 'PEM certificate: serve HTTPS/WSS (env CONCORD_TLS_CERT)'))
     .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert (env CONCORD_TLS_KEY)'))
     .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env CONCORD_LOG_LEVEL)'))
+    .addOption(
+      new Option('--metrics-auth <mode>', 'none | api-key: who may read /metrics (env CONCORD_METRICS_AUTH)').default(
+        undefined,
+        'none',
+      ),
+    )
     .addOption(new Option('--config <file>', 'JSON or YAML file of settings, lowest precedence (env CONCORD_CONFIG)'))
     .action(async (opts: Record<string, string | undefined>) => {
       const config = loadServerConfig({
@@ -38,6 +44,7 @@ export function register(program: Command): void {
           tlsCert: opts.tlsCert,
           tlsKey: opts.tlsKey,
           logLevel: opts.logLevel,
+          metricsAuth: opts.metricsAuth,
         },
         env: process.env,
         file: opts.config ?? process.env.CONCORD_CONFIG,

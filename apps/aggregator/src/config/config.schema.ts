@@ -14,6 +14,11 @@ export const serverConfigSchema = z
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * GET /metrics: 'none' (open, as Prometheus expects by default: bind the port privately) or 'api-key' (an
+     * admin, operator or auditor key, e.g. Prometheus `authorization: { credentials: <key> }`).
+     */
+    metricsAuth: z.enum(['none', 'api-key']).default('none'),
   })
   .strict()
   .refine((c) => Boolean(c.tlsCert) === Boolean(c.tlsKey), {
@@ -33,4 +38,5 @@ export const serverConfigEnv: Record<keyof ServerConfig, readonly string[]> = {
   tlsCert: ['CONCORD_TLS_CERT'],
   tlsKey: ['CONCORD_TLS_KEY'],
   logLevel: ['CONCORD_LOG_LEVEL'],
+  metricsAuth: ['CONCORD_METRICS_AUTH'],
 };

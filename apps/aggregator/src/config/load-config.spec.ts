@@ -20,7 +20,13 @@ describe('loadServerConfig', () => {
       dataDir: './.concord/data',
       keyDir: './.concord/keys',
       logLevel: 'info',
+      metricsAuth: 'none',
     });
+  });
+
+  it('reads CONCORD_METRICS_AUTH and refuses an unknown mode naming the key', () => {
+    expect(loadServerConfig({ flags: {}, env: { CONCORD_METRICS_AUTH: 'api-key' } }).metricsAuth).toBe('api-key');
+    expect(() => loadServerConfig({ flags: { metricsAuth: 'token' }, env: {} })).toThrow(/metricsAuth/);
   });
 
   it('takes flags over CONCORD_* over the file', () => {

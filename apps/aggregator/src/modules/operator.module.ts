@@ -5,7 +5,7 @@ import { EnrollmentTokensController } from '../controllers/enrollment-tokens.con
 import { FederationsController } from '../controllers/federations.controller.js';
 import { KeysController } from '../controllers/keys.controller.js';
 import { LedgerController } from '../controllers/ledger.controller.js';
-import { MetricsController } from '../controllers/metrics.controller.js';
+import { MetricsAccessGuard, MetricsController } from '../controllers/metrics.controller.js';
 import { RoundsController } from '../controllers/rounds.controller.js';
 import { SitesController } from '../controllers/sites.controller.js';
 import { ApiKeyGuard } from '../guards/api-key.guard.js';
@@ -91,6 +91,7 @@ const rateLimit = () => [{ ttl: 60_000, limit: Math.max(1, Number(process.env.CO
       inject: [MetricsRepository, MetricsQueryRepository, LedgerRepository, AgentConnectionsRepository],
     },
     ApiKeyGuard,
+    MetricsAccessGuard,
     { provide: APP_FILTER, useClass: OperatorExceptionFilter },
   ],
   exports: [ApiKeyService, OperatorService, MetricsRepository],
