@@ -1,35 +1,20 @@
 /** The token and key endpoints are rate-limited per client (CONCORD_RATE_LIMIT_PER_MINUTE); other routes are not. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverConfigSchema } from '../../apps/aggregator/src/config/config.schema.js';
-import { startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
-import { ApiKeyService } from '../../apps/aggregator/src/services/api-key.service.js';
-import { openTestPglite } from '../support/databases.js';
+import type { RunningServer } from '../../apps/aggregator/src/server.js';
+import { startApiTestServer, type ApiTestServer } from '../support/api-server.js';
 
+let api: ApiTestServer;
 let server: RunningServer;
-let keyDir: string;
 let admin: string;
 
 beforeAll(async () => {
-  process.env.CONCORD_NO_AUTORUN = '1';
-  process.env.CONCORD_RATE_LIMIT_PER_MINUTE = '3';
-  keyDir = mkdtempSync(join(tmpdir(), 'concord-rate-'));
-  try {
-    server = await startServer({
-      config: serverConfigSchema.parse({ port: 0, keyDir, dataDir: 'memory', logLevel: 'silent' }),
-      database: await openTestPglite(),
-    });
-  } finally {
-    delete process.env.CONCORD_RATE_LIMIT_PER_MINUTE;
-  }
-  admin = (await server.app.get(ApiKeyService).create({ role: 'admin', name: 'rate' })).key;
+  api = await startApiTestServer({ roles: ['admin'], env: { CONCORD_RATE_LIMIT_PER_MINUTE: '3' } });
+  server = api.server;
+  admin = api.keys.admin!;
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
-  rmSync(keyDir, { recursive: true, force: true });
+  await api?.close();
 });
 
 describe('rate limits', () => {

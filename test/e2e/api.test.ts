@@ -3,9 +3,7 @@
  * ledger export and status, budgets recomputed from the ledger, the audit log, and 1,000 random bodies that must
  * all get a coded 4xx (never a 500).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { readSafetensors, verifyOwnershipCertificate } from '@concord/watermark';
@@ -14,21 +12,20 @@ import { KeyRepository } from '../../apps/aggregator/src/repositories/key.reposi
 import { certificateSalt } from '../../apps/aggregator/src/services/operator.service.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverConfigSchema } from '../../apps/aggregator/src/config/config.schema.js';
 import { parseLedgerExport } from '../../apps/aggregator/src/db/ledger-export.js';
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
 import { createLogger } from '../../apps/aggregator/src/repositories/logger.repository.js';
-import { startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
-import { ApiKeyService } from '../../apps/aggregator/src/services/api-key.service.js';
+import type { RunningServer } from '../../apps/aggregator/src/server.js';
 import { auditLedger } from '../../apps/aggregator/src/services/ledger-audit.js';
 import { createFixture, nextCharge } from '../medium/ledger-fixtures.js';
-import { openTestPglite, type TestDatabase } from '../support/databases.js';
+import { startApiTestServer, type ApiTestServer } from '../support/api-server.js';
+import type { TestDatabase } from '../support/databases.js';
 
 const MNIST_YAML = readFileSync(new URL('../../examples/mnist.yaml', import.meta.url), 'utf8');
 
+let api: ApiTestServer;
 let database: TestDatabase;
 let server: RunningServer;
-let keyDir: string;
 const keys: Record<'admin' | 'operator' | 'auditor' | 'site', string> = {
   admin: '',
   operator: '',
@@ -57,24 +54,16 @@ async function call(method: string, path: string, o: { key?: string; body?: unkn
 }
 
 beforeAll(async () => {
-  process.env.CONCORD_NO_AUTORUN = '1';
-  process.env.CONCORD_RATE_LIMIT_PER_MINUTE = '100000';
-  keyDir = mkdtempSync(join(tmpdir(), 'concord-api-'));
-  database = await openTestPglite();
-  server = await startServer({
-    config: serverConfigSchema.parse({ port: 0, keyDir, dataDir: 'memory', logLevel: 'silent' }),
-    database,
+  api = await startApiTestServer({
+    roles: ['admin', 'operator', 'auditor'],
+    env: { CONCORD_RATE_LIMIT_PER_MINUTE: '100000' },
   });
-  const apiKeys = server.app.get(ApiKeyService);
-  for (const role of ['admin', 'operator', 'auditor'] as const) {
-    keys[role] = (await apiKeys.create({ role, name: `test ${role}` })).key;
-  }
+  ({ server, database } = api);
+  Object.assign(keys, api.keys);
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
-  rmSync(keyDir, { recursive: true, force: true });
-  delete process.env.CONCORD_RATE_LIMIT_PER_MINUTE;
+  await api?.close();
 });
 
 describe('authentication and roles', () => {
