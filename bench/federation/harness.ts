@@ -6,7 +6,8 @@
  *   sites' deltas with equal weights and applies the server optimizer.
  * - distributed: ONE DP-SGD step over the union per round. Each site sums (clipped gradient, countWeight) over a
  *   Poisson sample and encodes it with libs/secagg `encodeSiteSum` (the agent's encoder: scale by 2^s, plain
- *   randomized rounding, a discrete Gaussian share of variance (z C 2^s)^2 / t); the server divides the gradient sum by the noisy count and applies the server optimizer.
+ *   randomized rounding, a discrete Gaussian share of variance (z C 2^s)^2 / t); the server divides the gradient
+ *   sum by the noisy count and applies the server optimizer.
  * - none: local SGD with shuffled batches.
  * Noise for the sites comes from the native CSPRNG (seeded per run for reproducibility here).
  */

@@ -26,11 +26,6 @@ typedef uint32_t u32x4 __attribute__((vector_size(16)));
 typedef int32_t i32x4 __attribute__((vector_size(16)));
 typedef float f32x4 __attribute__((vector_size(16)));
 
-template <class U>
-CONCORD_INLINE U vrotl(U x, int n) {
-  return (x << n) | (x >> (32 - n));
-}
-
 // Rotations by 16 and 8 move whole bytes: on 8-lane (AVX2) vectors one vpshufb instead of shift, shift, or (AVX2
 // has no vector rotate; AVX-512's vprold comes from the shift-or idiom, and the 4-lane baseline has no pshufb).
 template <int N, class U>

@@ -9,7 +9,7 @@ import {
   SiteStateError,
 } from '../keys/site-state.js';
 import { readText } from '../cli/read-text.js';
-import { normaliseServerUrl } from '../transport/agent-transport.js';
+import { isTlsTrustError, normaliseServerUrl } from '../transport/agent-transport.js';
 import { postJson } from '../transport/post-json.js';
 
 export function register(program: Command): void {
@@ -120,8 +120,7 @@ async function postEnrollment(
     response = await postJson(`${origin}/api/enroll`, body, { ca, timeoutMs: 30_000 });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const hint =
-      e.code !== undefined && /CERT|SIGNATURE|SELF_SIGNED/.test(e.code) ? '; trust its CA with --ca FILE' : '';
+    const hint = isTlsTrustError(e.code) ? '; trust its CA with --ca FILE' : '';
     throw new CliError(`cannot reach ${origin}: Error: ${e.message}${hint}`, 2, 'E_UNREACHABLE');
   }
   const payload = (

@@ -52,7 +52,7 @@ export function normaliseServerUrl(server: string): string {
 }
 
 /** Node's codes for a server certificate that does not verify (not for network failures, which are retried). */
-const TLS_TRUST_ERRORS = new Set([
+const TLS_TRUST_ERRORS: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
@@ -62,8 +62,15 @@ const TLS_TRUST_ERRORS = new Set([
   'CERT_NOT_YET_VALID',
   'CERT_UNTRUSTED',
   'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
+
+/** True for an error code that says the server's certificate is not trusted: retrying will not help, `--ca` will. */
+export function isTlsTrustError(code: string | undefined): boolean {
+  return code !== undefined && TLS_TRUST_ERRORS.has(code);
+}
 
 /** socket.io-client wraps the websocket failure: connect_error.description is ws's ErrorEvent, whose .error is Node's. */
 function transportCause(error: Error & { description?: unknown }): { code?: string; message: string } {
@@ -151,7 +158,7 @@ export async function runAgent(context: AgentContext, options: TransportOptions)
     }
     const cause = transportCause(error);
     // A certificate the agent does not trust will not become trusted by retrying: stop and say how to fix it.
-    if (cause.code !== undefined && TLS_TRUST_ERRORS.has(cause.code)) {
+    if (isTlsTrustError(cause.code)) {
       return stop(
         new TransportError(
           'E_TLS',

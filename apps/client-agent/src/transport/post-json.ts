@@ -2,7 +2,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 /**
- * POSTs JSON and reads a JSON answer, trusting `ca` (PEM) for https in addition to Node's roots. Node 20's global
+ * POSTs JSON and reads a JSON answer; for https with `ca` (PEM) that CA bundle REPLACES Node's default roots (as
+ * Node's `ca` option does; NODE_EXTRA_CA_CERTS adds to them instead). Node 20's global
  * fetch cannot take a CA without undici's own Agent class, so the enrollment call uses node:http(s) directly.
  * Rejects with Node's error (its `code` kept) when the server cannot be reached or the certificate does not verify.
  */
