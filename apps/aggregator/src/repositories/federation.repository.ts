@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { enrollmentTokens } from '../db/schema/enrollment-tokens.js';
-import { federations, type Federation } from '../db/schema/federations.js';
+import { federations, type Federation, type FederationStatusReason } from '../db/schema/federations.js';
 import { sites, type Site } from '../db/schema/sites.js';
 
 /** Federations, enrolled sites and one-time enrollment tokens (hashes only). */
@@ -31,6 +31,11 @@ export class FederationRepository {
 
   async setStatus(id: string, status: Federation['status']): Promise<void> {
     await this.db.update(federations).set({ status, updatedAt: new Date() }).where(eq(federations.id, id));
+  }
+
+  /** Sets (or clears, with null) why the federation is not progressing; leaves its status alone. */
+  async setStatusReason(id: string, reason: FederationStatusReason | null): Promise<void> {
+    await this.db.update(federations).set({ statusReason: reason }).where(eq(federations.id, id));
   }
 
   async addToken(federationId: string, tokenHash: string, expiresAt: Date): Promise<void> {

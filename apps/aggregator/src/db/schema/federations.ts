@@ -3,12 +3,20 @@ import { createdAt } from './columns.js';
 
 export const federationStatus = pgEnum('federation_status', ['draft', 'active', 'paused', 'completed', 'archived']);
 
+/** A coded, human-readable reason attached to a federation's status. */
+export interface FederationStatusReason {
+  code: string;
+  message: string;
+}
+
 /** A federation: the operator's spec (model, dataset schema, DP settings, rounds, cohort) and where it stands. */
 export const federations = pgTable('federations', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
   spec: jsonb('spec').$type<Record<string, unknown>>().notNull(),
   status: federationStatus('status').notNull().default('draft'),
+  /** Why the federation is not progressing right now (database unreachable, waiting for sites...); null when it is. */
+  statusReason: jsonb('status_reason').$type<FederationStatusReason>(),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

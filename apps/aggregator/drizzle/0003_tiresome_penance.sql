@@ -1,0 +1,1 @@
+ALTER TABLE "federations" ADD COLUMN "status_reason" jsonb;
