@@ -16,6 +16,8 @@ export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 /** A transaction handle (also usable wherever a Db is). */
 export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+/** What a repository write runs on: the database, or the caller's transaction (so writes commit together). */
+export type Executor = Db | Tx;
 export type DatabaseDriver = 'pglite' | 'postgres';
 
 export interface Database {

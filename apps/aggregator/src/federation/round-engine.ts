@@ -1,82 +1,28 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { initWeights, parameterCount } from '@concord/native';
-import {
-  SIGNING_DOMAINS,
-  MaskedUpdateReplySchema,
-  bytesToFloat32,
-  decodeUpdateSum,
-  float32ToBytes,
-  type PrivacyReceipt,
-  type RosterMember,
-  type TrainingPlan,
-} from '@concord/protocol';
-import { SecAggError, SecAggServer } from '@concord/secagg';
-import { embedWatermark } from '@concord/watermark';
-import type { Db } from '../db/client.js';
-import type { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
-import type { FederationRepository } from '../repositories/federation.repository.js';
-import type { KeyRepository } from '../repositories/key.repository.js';
-import type { LedgerRepository } from '../repositories/ledger.repository.js';
-import type { RoundRepository } from '../repositories/round.repository.js';
-import { buildPlan } from './plan-builder.js';
-import { checkRoundReceipt } from './receipt-check.js';
-import { SecAggSession, isError, type StageDrop } from './secagg-session.js';
-import { applyServerUpdate, restoreOptimizerState } from './server-optimizer.js';
 import type { ServerOptimizerState } from '@concord/fedopt';
-import { FederationSettingsSchema, type FederationSettings } from './settings.js';
+import { bytesToFloat32, float32ToBytes } from '@concord/protocol';
+import { SecAggError } from '@concord/secagg';
 import { waitWhilePaused } from './pause-gate.js';
+import type { SecAggSession, StageDrop } from './secagg-session.js';
+import { restoreOptimizerState } from './server-optimizer.js';
+import { FederationSettingsSchema, type FederationSettings } from './settings.js';
+import { chargeThenUnmask } from './stages/charge.js';
+import { openRound } from './stages/cohort.js';
+import { PlanRefused, sendPlan } from './stages/plan.js';
+import { releaseModel } from './stages/release.js';
+import {
+  RoundFailure,
+  sha256Hex,
+  stopwatch,
+  type RoundContext,
+  type RoundEngineDeps,
+  type RoundReport,
+  type RunHooks,
+  type RunSummary,
+} from './stages/round-context.js';
+import { collectMaskedInputs } from './stages/secagg.js';
 
-export interface RoundReport {
-  roundId: string;
-  roundNumber: number;
-  state: 'released' | 'failed';
-  reason?: string;
-  cohort: number;
-  survivors: number;
-  drops: StageDrop[];
-  modelVersion?: number;
-  accuracy?: number;
-  loss?: number;
-  /** L2 norm of the decoded round update (mean delta, or the noisy gradient sum): a check that the masks cancelled */
-  updateNorm?: number;
-  /** milliseconds per phase */
-  timings: Record<string, number>;
-}
-
-export interface RunHooks {
-  /** Evaluates the released model (simulate/demo: the server's held-out digits). */
-  evaluate?: (weights: Float32Array) => Promise<{ accuracy: number; loss: number }>;
-  onRound?: (report: RoundReport) => void;
-  signal?: AbortSignal;
-  /** give up after this many failed rounds in a row (default 20) */
-  maxConsecutiveFailures?: number;
-}
-
-export interface RunSummary {
-  released: number;
-  failed: number;
-  weights: Float32Array;
-  modelVersion: number;
-}
-
-/** A round that cannot go on; the engine fails it (charges made so far stay) and retries with a new round. */
-class RoundFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
-}
-
-export interface RoundEngineDeps {
-  db: Db;
-  federations: FederationRepository;
-  rounds: RoundRepository;
-  ledger: LedgerRepository;
-  keys: KeyRepository;
-  connections: AgentConnectionsRepository;
-}
+export type { RoundEngineDeps, RoundReport, RunHooks, RunSummary } from './stages/round-context.js';
 
 /**
  * Runs a federation's rounds as a persisted state machine: open (cohort, signed plan) -> training (SecAgg+ stages
@@ -84,6 +30,8 @@ export interface RoundEngineDeps {
  * receipt, before any share is requested) -> aggregated -> released (model version stored). Any failure marks the
  * round failed (charges kept) and the next attempt is a new round. On start, rounds a previous process left
  * unfinished are failed the same way: SecAgg+ secrets live only in memory, so an interrupted round cannot resume.
+ *
+ * The engine keeps the loop; each step is a stage module under ./stages (cohort, plan, secagg, charge, release).
  */
 export class RoundEngine {
   constructor(private readonly deps: RoundEngineDeps) {}
@@ -147,13 +95,14 @@ export class RoundEngine {
       federationId,
       roundId: null,
       version: 0,
-      sha256: sha256(bytes),
+      sha256: sha256Hex(bytes),
       sizeBytes: bytes.byteLength,
       weights: bytes,
     });
     return { weights, version: 0, optimizer: restoreOptimizerState(settings.server, undefined, p) };
   }
 
+  /** One round through the stages: cohort -> plan -> SecAgg+ 0-3 -> charge -> unmask -> release. */
   private async runRound(
     federationId: string,
     settings: FederationSettings,
@@ -163,28 +112,10 @@ export class RoundEngine {
     optimizer: ServerOptimizerState,
     hooks: RunHooks,
   ): Promise<{ report: RoundReport; weights?: Float32Array; optimizer?: ServerOptimizerState }> {
-    const { db, federations, rounds, ledger, keys, connections } = this.deps;
-    const timings: Record<string, number> = {};
-    let mark = Date.now();
-    const lap = (name: string) => {
-      const now = Date.now();
-      timings[name] = now - mark;
-      mark = now;
-    };
-    const cohortIds = shuffle(connected).slice(0, settings.cohort.maxSites);
-    const sites = await federations.sitesOf(federationId, cohortIds);
-    const active = sites.filter((s) => s.status === 'active');
-    const heads = await rounds.lastReceipts(federationId);
-    const roster: RosterMember[] = active.map((s) => ({
-      siteId: s.id,
-      identityPublicKey: s.identityPublicKey,
-      lastReceipt: heads.get(s.id) ?? null,
-    }));
-    const round = await rounds.open(
-      federationId,
-      roster.map((m) => m.siteId),
-      new Date(Date.now() + settings.timeouts.trainingMs),
-    );
+    const { rounds, connections } = this.deps;
+    const clock = stopwatch();
+    const { round, roster } = await openRound(this.deps, federationId, settings, connected);
+    const ctx: RoundContext = { federationId, settings, round, roster, ...clock };
     const report: RoundReport = {
       roundId: round.id,
       roundNumber: round.number,
@@ -192,242 +123,48 @@ export class RoundEngine {
       cohort: roster.length,
       survivors: 0,
       drops: [],
-      timings,
+      timings: clock.timings,
     };
     let session: SecAggSession | undefined;
-    let plan: TrainingPlan | undefined;
     try {
-      if (roster.length < 2) throw new RoundFailure('E_TOO_FEW_SITES', 'fewer than 2 active sites connected');
-      const modelBytes = float32ToBytes(weights);
-      plan = buildPlan({
-        settings,
-        federationId,
-        roundId: round.id,
-        roundNumber: round.number,
-        roster,
-        parameterCount: weights.length,
-        modelSha256: sha256(modelBytes),
-        now: new Date(),
+      const { plan, accepted, drops: planDrops } = await sendPlan(this.deps, ctx, weights);
+      const masked = await collectMaskedInputs(this.deps, ctx, plan, accepted, planDrops, (s) => (session = s));
+      const { sum, survivors } = await chargeThenUnmask(this.deps, ctx, plan.privacy.mode, masked);
+      const released = await releaseModel(this.deps, ctx, {
+        plan,
+        sum,
+        survivors,
+        weights,
+        version,
+        optimizer,
+        evaluate: hooks.evaluate,
       });
-      const signature = keys.sign(SIGNING_DOMAINS.plan, plan);
-      await rounds.setState(round.id, 'open', { plan: plan as unknown as Record<string, unknown> });
-
-      // 1. Plan: each member verifies it, asks its own budget guard, and accepts or refuses (with a code).
-      const planMessage = { plan, signature, weights: modelBytes };
-      const accepted: string[] = [];
-      const planDrops: StageDrop[] = [];
-      await Promise.all(
-        roster.map(async ({ siteId }) => {
-          const socket = connections.socketOf(siteId);
-          let reply: unknown;
-          try {
-            if (!socket) throw new Error('disconnected');
-            const timed = socket.timeout(settings.timeouts.planMs) as unknown as {
-              emitWithAck(e: string, p: unknown): Promise<unknown>;
-            };
-            reply = await timed.emitWithAck('round:plan', planMessage);
-          } catch {
-            reply = { ok: false, code: 'E_TIMEOUT', reason: 'no answer to the plan' };
-          }
-          if (isError(reply)) planDrops.push({ siteId, code: reply.code, reason: reply.reason.slice(0, 200) });
-          else accepted.push(siteId);
-        }),
-      );
-      await rounds.setParticipant(round.id, accepted, { stage: 'plan_accepted' });
-      lap('plan');
-      if (accepted.length < plan.secagg.threshold) {
-        report.drops = planDrops;
-        throw new RoundFailure(
-          'E_TOO_FEW_SURVIVORS',
-          `${accepted.length} sites accepted the plan, need ${plan.secagg.threshold}`,
-        );
-      }
-      await rounds.setState(round.id, 'training');
-      const server = new SecAggServer({
-        config: {
-          federationId,
-          roundId: round.id,
-          roster: roster.map((m) => ({
-            clientId: m.siteId,
-            identityPublicKey: new Uint8Array(Buffer.from(m.identityPublicKey, 'base64')),
-          })),
-          threshold: plan.secagg.threshold,
-          neighbours: plan.secagg.neighbours,
-          vectorLength: plan.secagg.vectorLength,
-          graphSeed: new Uint8Array(Buffer.from(plan.secagg.graphSeed, 'base64')),
-        },
-        deadline: Date.now() + settings.timeouts.stageMs,
-      });
-      session = new SecAggSession(server, connections, federationId, round.id);
-      session.drops.push(...planDrops);
-
-      // 2. SecAgg+ stages 0-3. The masked-input stage carries each site's signed receipt.
-      await session.advertise(accepted, settings.timeouts.stageMs);
-      let outcome = await session.close(settings.timeouts.stageMs);
-      outcome = await this.next(session, outcome, settings.timeouts.stageMs); // key roster -> share keys
-      lap('keys');
-      const receipts = new Map<string, { receipt: PrivacyReceipt; signature: string }>();
-      const identity = new Map(roster.map((m) => [m.siteId, m.identityPublicKey]));
-      if (outcome.status !== 'next') throw abortOf(outcome);
-      await session.exchange(outcome.messages, settings.timeouts.trainingMs, (siteId, reply) => {
-        const parsed = MaskedUpdateReplySchema.safeParse(reply);
-        if (!parsed.success) return { siteId, code: 'E_BAD_MESSAGE', reason: 'malformed masked update' };
-        if (plan!.privacy.mode !== 'none') {
-          const checked = checkRoundReceipt({
-            plan: plan!,
-            siteId,
-            receipt: parsed.data.receipt,
-            signature: parsed.data.receiptSignature,
-            identityPublicKey: identity.get(siteId)!,
-          });
-          if (!checked.ok) return { siteId, code: checked.code, reason: checked.reason };
-          receipts.set(siteId, checked);
-        } else if (parsed.data.receipt !== undefined) {
-          return { siteId, code: 'E_BAD_MESSAGE', reason: 'a receipt was sent in mode none' };
-        }
-        return { message: parsed.data.masked };
-      });
-      outcome = await session.close(settings.timeouts.stageMs);
-      lap('training');
-      outcome = await this.next(session, outcome, settings.timeouts.stageMs); // consistency
-      if (outcome.status !== 'next') throw abortOf(outcome);
-      const survivors = [...server.survivors];
-      await rounds.setParticipant(round.id, survivors, { stage: 'update_received' });
-
-      // 3. Charge every survivor (its input is in the sum) and enter unmasking, in ONE transaction, before any share.
-      await db.transaction(async (tx) => {
-        if (plan!.privacy.mode !== 'none') {
-          for (const siteId of survivors) {
-            const charged = receipts.get(siteId)!;
-            await ledger.append(tx as unknown as Db, { federationId, siteId, roundId: round.id, ...charged });
-          }
-        }
-        await rounds.setState(
-          round.id,
-          'unmasking',
-          { unmaskingDeadlineAt: new Date(Date.now() + 2 * settings.timeouts.stageMs) },
-          tx as unknown as Db,
-        );
-      });
-      lap('charge');
-
-      // 4. Unmask.
-      outcome = await this.next(session, outcome, settings.timeouts.stageMs);
-      if (outcome.status !== 'done') throw abortOf(outcome);
-      lap('unmask');
-      const decoded = decodeUpdateSum(outcome.sum, plan, outcome.survivors.length);
-      report.updateNorm = l2Norm(decoded.mode === 'distributed' ? decoded.gradientSum : decoded.meanDelta);
-      const updated = applyServerUpdate(weights, decoded, settings.server, optimizer);
-      await rounds.setState(round.id, 'aggregated');
-      let watermarkId: string | null = null;
-      if (settings.watermark) {
-        // Re-embed every round: training drifts the carrier (libs/watermark embedWatermark, data-free).
-        const key = keys.watermarkKey(federationId, settings.model.inputSize);
-        updated.weights = embedWatermark(settings.model, updated.weights, [key]).weights;
-        watermarkId = `owner:${federationId}`;
-      }
-      lap('watermark');
-      const evaluation = hooks.evaluate ? await hooks.evaluate(updated.weights) : undefined;
-      const bytes = float32ToBytes(updated.weights);
-      const nextVersion = version + 1;
-      await db.transaction(async (tx) => {
-        await rounds.insertModel(
-          {
-            federationId,
-            roundId: round.id,
-            version: nextVersion,
-            sha256: sha256(bytes),
-            sizeBytes: bytes.byteLength,
-            weights: bytes,
-            metrics: evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss } : {},
-            optimizerState: updated.saved,
-            watermarkId,
-          },
-          tx as unknown as Db,
-        );
-        await rounds.setParticipant(round.id, outcome.survivors, { stage: 'completed' }, tx as unknown as Db);
-        lap('aggregate');
-        await rounds.setState(round.id, 'released', { stageTimings: timings }, tx as unknown as Db);
-        await rounds.recordMetrics(
-          federationId,
-          round.id,
-          {
-            survivors: outcome.survivors.length,
-            cohort: roster.length,
-            ...(evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss } : {}),
-          },
-          {},
-          tx as unknown as Db,
-        );
-      });
-      connections.broadcast(
-        roster.map((m) => m.siteId),
-        'round:result',
-        {
-          roundId: round.id,
-          roundNumber: round.number,
-          modelVersion: nextVersion,
-        },
-      );
       Object.assign(report, {
         state: 'released',
-        survivors: outcome.survivors.length,
-        modelVersion: nextVersion,
-        accuracy: evaluation?.accuracy,
-        loss: evaluation?.loss,
-        drops: session.drops,
+        survivors: survivors.length,
+        modelVersion: released.modelVersion,
+        accuracy: released.accuracy,
+        loss: released.loss,
+        updateNorm: released.updateNorm,
+        drops: masked.session.drops,
       });
-      return { report, weights: updated.weights, optimizer: updated.state };
+      return { report, weights: released.weights, optimizer: released.optimizer };
     } catch (error) {
       const code = error instanceof RoundFailure || error instanceof SecAggError ? error.code : 'E_INTERNAL';
       const reason = error instanceof Error ? error.message : String(error);
       report.reason = reason.slice(0, 500);
-      report.drops = session?.drops ?? report.drops;
+      report.drops = (session as SecAggSession | undefined)?.drops ?? (error instanceof PlanRefused ? error.drops : []);
       await rounds
-        .setState(round.id, 'failed', { failureReason: report.reason, stageTimings: timings })
+        .setState(round.id, 'failed', { failureReason: report.reason, stageTimings: clock.timings })
         .catch(() => {});
-      const dropped = report.drops.map((d) => d.siteId);
+      const dropped = report.drops.map((d: StageDrop) => d.siteId);
       await rounds.setParticipant(round.id, dropped, { dropped: true }).catch(() => {});
       connections.broadcast(
         roster.map((m) => m.siteId),
         'round:abort',
-        {
-          roundId: round.id,
-          code: code.slice(0, 64),
-          reason: reason.slice(0, 500),
-        },
+        { roundId: round.id, code: code.slice(0, 64), reason: reason.slice(0, 500) },
       );
       return { report };
     }
   }
-
-  /** Sends the open stage's messages, collects replies and closes it. */
-  private async next(session: SecAggSession, outcome: Awaited<ReturnType<SecAggSession['close']>>, timeoutMs: number) {
-    if (outcome.status !== 'next') throw abortOf(outcome);
-    await session.exchange(outcome.messages, timeoutMs);
-    return session.close(timeoutMs);
-  }
-}
-
-function abortOf(outcome: { status: string; error?: SecAggError }): Error {
-  return outcome.error ?? new RoundFailure('E_INTERNAL', `unexpected SecAgg+ outcome ${outcome.status}`);
-}
-
-function l2Norm(values: Float32Array): number {
-  let sum = 0;
-  for (const v of values) sum += v * v;
-  return Math.sqrt(sum);
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-function shuffle<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = randomBytes(4).readUInt32LE(0) % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
-import type { ErrorReply, SecAggServerMessage } from '@concord/protocol';
+import type { SecAggServerMessage } from '@concord/protocol';
 import { SecAggError, type SecAggServer, type StageOutcome } from '@concord/secagg';
 import type { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
+import { isError, requestSite } from './site-request.js';
 
 const STAGE_EVENT = {
   'key-roster': 'secagg:key-roster',
@@ -25,7 +26,7 @@ export class SecAggSession {
 
   constructor(
     private readonly server: SecAggServer,
-    private readonly connections: AgentConnectionsRepository,
+    private readonly connections: Pick<AgentConnectionsRepository, 'socketOf'>,
     private readonly federationId: string,
     private readonly roundId: string,
   ) {}
@@ -93,22 +94,7 @@ export class SecAggSession {
     this.drops.push({ siteId, code, reason: reason.slice(0, 200) });
   }
 
-  private async request(siteId: string, event: string, payload: unknown, timeoutMs: number): Promise<unknown> {
-    const socket = this.connections.socketOf(siteId);
-    if (!socket) return { ok: false, code: 'E_DISCONNECTED', reason: 'site is not connected' } satisfies ErrorReply;
-    try {
-      const timed = socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<unknown> };
-      return await timed.emitWithAck(event, payload);
-    } catch {
-      return {
-        ok: false,
-        code: 'E_TIMEOUT',
-        reason: `no answer to ${event} within ${timeoutMs} ms`,
-      } satisfies ErrorReply;
-    }
+  private request(siteId: string, event: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    return requestSite(this.connections, siteId, event, payload, timeoutMs);
   }
-}
-
-export function isError(reply: unknown): reply is ErrorReply {
-  return typeof reply === 'object' && reply !== null && (reply as { ok?: unknown }).ok === false;
 }

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { parsePrivacyReceipt, receiptHash, verifyReceiptSignature, type PrivacyReceipt } from '@concord/protocol';
-import type { Db } from '../db/client.js';
+import type { Db, Executor, Tx } from '../db/client.js';
 import { GENESIS_HASH, computeEntryHash } from '../db/ledger-chain.js';
 import { formatLedgerExport } from '../db/ledger-export.js';
 import { verifyLedgerEntries, type LedgerHead, type LedgerVerification } from '../db/ledger-verify.js';
@@ -63,7 +63,7 @@ export class LedgerRepository {
    * site's own receipt sequence, and is the site's first charge for the round. Throws LedgerError (with a code)
    * otherwise; database errors (constraint violations, lost connections) pass through unchanged.
    */
-  async append(tx: Db, input: LedgerAppendInput): Promise<PrivacyLedgerRow> {
+  async append(tx: Executor, input: LedgerAppendInput): Promise<PrivacyLedgerRow> {
     // Without a transaction the advisory lock would be released at once: open one.
     if (!isTransaction(tx)) return tx.transaction((inner) => this.append(inner, input));
     const { federationId, siteId, roundId, signature } = input;
@@ -206,7 +206,7 @@ export class LedgerRepository {
     return formatLedgerExport({ federationId, head, exportedAt: this.clock().toISOString(), publicKeys, entries });
   }
 
-  private async headIn(executor: Db, federationId: string): Promise<LedgerHead> {
+  private async headIn(executor: Executor, federationId: string): Promise<LedgerHead> {
     const [last] = await executor
       .select({ seq: privacyLedger.seq, hash: privacyLedger.entryHash })
       .from(privacyLedger)
@@ -217,7 +217,7 @@ export class LedgerRepository {
   }
 }
 
-function isTransaction(executor: Db): boolean {
+function isTransaction(executor: Executor): executor is Tx {
   return executor instanceof PgTransaction;
 }
 

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, max, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import type { Db, Executor } from '../db/client.js';
 import { metrics } from '../db/schema/metrics.js';
 import { modelVersions, type ModelVersion } from '../db/schema/model-versions.js';
 import { privacyLedger } from '../db/schema/privacy-ledger.js';
@@ -48,7 +48,7 @@ export class RoundRepository {
       stageTimings?: StageTimings;
       unmaskingDeadlineAt?: Date;
     } = {},
-    executor: Db = this.db,
+    executor: Executor = this.db,
   ): Promise<void> {
     await executor
       .update(rounds)
@@ -73,7 +73,7 @@ export class RoundRepository {
     roundId: string,
     siteIds: readonly string[],
     patch: Partial<Pick<RoundParticipant, 'stage' | 'dropped' | 'dropReason'>>,
-    executor: Db = this.db,
+    executor: Executor = this.db,
   ): Promise<void> {
     if (siteIds.length === 0) return;
     await executor
@@ -103,7 +103,7 @@ export class RoundRepository {
 
   async insertModel(
     row: Omit<typeof modelVersions.$inferInsert, 'id' | 'createdAt'>,
-    executor: Db = this.db,
+    executor: Executor = this.db,
   ): Promise<void> {
     await executor.insert(modelVersions).values(row);
   }
@@ -113,7 +113,7 @@ export class RoundRepository {
     roundId: string | null,
     values: Record<string, number>,
     labels: Record<string, string> = {},
-    executor: Db = this.db,
+    executor: Executor = this.db,
   ): Promise<void> {
     const rows = Object.entries(values)
       .filter(([, v]) => Number.isFinite(v))

@@ -7,3 +7,4 @@ export * from './messages.js';
 export * from './event-maps.js';
 export * from './update-layout.js';
 export * from './parser.js';
+export * from './secagg-config.js';

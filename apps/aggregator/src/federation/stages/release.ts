@@ -1,0 +1,109 @@
+import type { ServerOptimizerState } from '@concord/fedopt';
+import { decodeUpdateSum, float32ToBytes, type TrainingPlan } from '@concord/protocol';
+import { embedWatermark } from '@concord/watermark';
+import type { Db } from '../../db/client.js';
+import type { AgentConnectionsRepository } from '../../repositories/agent-connections.repository.js';
+import type { KeyRepository } from '../../repositories/key.repository.js';
+import type { RoundRepository } from '../../repositories/round.repository.js';
+import { applyServerUpdate } from '../server-optimizer.js';
+import { sha256Hex, type RoundContext, type RunHooks } from './round-context.js';
+
+export interface Released {
+  weights: Float32Array;
+  optimizer: ServerOptimizerState;
+  modelVersion: number;
+  updateNorm: number;
+  accuracy?: number;
+  loss?: number;
+}
+
+/**
+ * Stage "release": decodes the unmasked sum, applies the server optimizer, re-embeds the owner watermark, evaluates
+ * (simulate/demo), stores the new model version with the round's `released` state and metrics in one transaction,
+ * then tells the cohort. Runs only after the charge committed.
+ */
+export async function releaseModel(
+  deps: {
+    db: Pick<Db, 'transaction'>;
+    rounds: Pick<RoundRepository, 'setState' | 'insertModel' | 'setParticipant' | 'recordMetrics'>;
+    keys: Pick<KeyRepository, 'watermarkKey'>;
+    connections: Pick<AgentConnectionsRepository, 'broadcast'>;
+  },
+  ctx: RoundContext,
+  input: {
+    plan: TrainingPlan;
+    sum: Uint32Array;
+    survivors: readonly string[];
+    weights: Float32Array;
+    version: number;
+    optimizer: ServerOptimizerState;
+    evaluate?: RunHooks['evaluate'];
+  },
+): Promise<Released> {
+  const { federationId, settings, round, roster } = ctx;
+  const { survivors } = input;
+  const decoded = decodeUpdateSum(input.sum, input.plan, survivors.length);
+  const updateNorm = l2Norm(decoded.mode === 'distributed' ? decoded.gradientSum : decoded.meanDelta);
+  const updated = applyServerUpdate(input.weights, decoded, settings.server, input.optimizer);
+  await deps.rounds.setState(round.id, 'aggregated');
+  let watermarkId: string | null = null;
+  if (settings.watermark) {
+    // Re-embed every round: training drifts the carrier (libs/watermark embedWatermark, data-free).
+    const key = deps.keys.watermarkKey(federationId, settings.model.inputSize);
+    updated.weights = embedWatermark(settings.model, updated.weights, [key]).weights;
+    watermarkId = `owner:${federationId}`;
+  }
+  ctx.lap('watermark');
+  const evaluation = input.evaluate ? await input.evaluate(updated.weights) : undefined;
+  const bytes = float32ToBytes(updated.weights);
+  const modelVersion = input.version + 1;
+  await deps.db.transaction(async (tx) => {
+    await deps.rounds.insertModel(
+      {
+        federationId,
+        roundId: round.id,
+        version: modelVersion,
+        sha256: sha256Hex(bytes),
+        sizeBytes: bytes.byteLength,
+        weights: bytes,
+        metrics: evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss } : {},
+        optimizerState: updated.saved,
+        watermarkId,
+      },
+      tx,
+    );
+    await deps.rounds.setParticipant(round.id, survivors, { stage: 'completed' }, tx);
+    ctx.lap('aggregate');
+    await deps.rounds.setState(round.id, 'released', { stageTimings: ctx.timings }, tx);
+    await deps.rounds.recordMetrics(
+      federationId,
+      round.id,
+      {
+        survivors: survivors.length,
+        cohort: roster.length,
+        ...(evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss } : {}),
+      },
+      {},
+      tx,
+    );
+  });
+  deps.connections.broadcast(
+    roster.map((m) => m.siteId),
+    'round:result',
+    { roundId: round.id, roundNumber: round.number, modelVersion },
+  );
+  return {
+    weights: updated.weights,
+    optimizer: updated.state,
+    modelVersion,
+    updateNorm,
+    accuracy: evaluation?.accuracy,
+    loss: evaluation?.loss,
+  };
+}
+
+function l2Norm(values: Float32Array): number {
+  let sum = 0;
+  for (const v of values) sum += v * v;
+  return Math.sqrt(sum);
+}

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { RosterMember } from '@concord/protocol';
+import type { Db } from '../../db/client.js';
+import type { Round } from '../../db/schema/rounds.js';
+import type { AgentConnectionsRepository } from '../../repositories/agent-connections.repository.js';
+import type { FederationRepository } from '../../repositories/federation.repository.js';
+import type { KeyRepository } from '../../repositories/key.repository.js';
+import type { LedgerRepository } from '../../repositories/ledger.repository.js';
+import type { RoundRepository } from '../../repositories/round.repository.js';
+import type { StageDrop } from '../secagg-session.js';
+import type { FederationSettings } from '../settings.js';
+
+export interface RoundReport {
+  roundId: string;
+  roundNumber: number;
+  state: 'released' | 'failed';
+  reason?: string;
+  cohort: number;
+  survivors: number;
+  drops: StageDrop[];
+  modelVersion?: number;
+  accuracy?: number;
+  loss?: number;
+  /** L2 norm of the decoded round update (mean delta, or the noisy gradient sum): a check that the masks cancelled */
+  updateNorm?: number;
+  /** milliseconds per phase */
+  timings: Record<string, number>;
+}
+
+export interface RunHooks {
+  /** Evaluates the released model (simulate/demo: the server's held-out digits). */
+  evaluate?: (weights: Float32Array) => Promise<{ accuracy: number; loss: number }>;
+  onRound?: (report: RoundReport) => void;
+  signal?: AbortSignal;
+  /** give up after this many failed rounds in a row (default 20) */
+  maxConsecutiveFailures?: number;
+}
+
+export interface RunSummary {
+  released: number;
+  failed: number;
+  weights: Float32Array;
+  modelVersion: number;
+}
+
+export interface RoundEngineDeps {
+  db: Db;
+  federations: FederationRepository;
+  rounds: RoundRepository;
+  ledger: LedgerRepository;
+  keys: KeyRepository;
+  connections: AgentConnectionsRepository;
+}
+
+/** A round that cannot go on; the engine fails it (charges made so far stay) and retries with a new round. */
+export class RoundFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** What every stage of one round knows: the federation, its settings, the persisted round and its roster. */
+export interface RoundContext {
+  federationId: string;
+  settings: FederationSettings;
+  round: Round;
+  roster: RosterMember[];
+  /** records the milliseconds since the previous lap under `name` */
+  lap(name: string): void;
+  timings: Record<string, number>;
+}
+
+export function stopwatch(): { lap(name: string): void; timings: Record<string, number> } {
+  const timings: Record<string, number> = {};
+  let mark = Date.now();
+  return {
+    timings,
+    lap(name: string) {
+      const now = Date.now();
+      timings[name] = now - mark;
+      mark = now;
+    },
+  };
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

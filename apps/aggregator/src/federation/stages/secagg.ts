@@ -1,0 +1,106 @@
+import { MaskedUpdateReplySchema, secAggConfigOf, type PrivacyReceipt, type TrainingPlan } from '@concord/protocol';
+import { SecAggServer, type SecAggError, type StageOutcome } from '@concord/secagg';
+import type { AgentConnectionsRepository } from '../../repositories/agent-connections.repository.js';
+import type { RoundRepository } from '../../repositories/round.repository.js';
+import { checkRoundReceipt } from '../receipt-check.js';
+import { SecAggSession, type StageDrop } from '../secagg-session.js';
+import { RoundFailure, type RoundContext } from './round-context.js';
+
+/** A survivor's signed receipt, checked against the plan and its pinned identity key, waiting to be charged. */
+export type CheckedReceipt = { receipt: PrivacyReceipt; signature: string };
+
+export interface MaskedInputs {
+  session: SecAggSession;
+  /** the consistency stage's outcome: the unmask requests, not yet sent */
+  outcome: StageOutcome;
+  /** sites whose masked input is in the sum (they passed the consistency check) */
+  survivors: string[];
+  receipts: Map<string, CheckedReceipt>;
+}
+
+/**
+ * Stages "SecAgg+ 0-3" (Bell et al. 2020, Alg. 2): advertise keys, share keys, masked input (each reply carries the
+ * site's signed receipt, checked here), consistency check. Ends with the unmask requests built but not sent: the
+ * charge stage must commit first. `planDrops` are carried into the session's drop list.
+ */
+export async function collectMaskedInputs(
+  deps: {
+    rounds: Pick<RoundRepository, 'setState' | 'setParticipant'>;
+    connections: Pick<AgentConnectionsRepository, 'socketOf'>;
+  },
+  ctx: RoundContext,
+  plan: TrainingPlan,
+  accepted: readonly string[],
+  planDrops: readonly StageDrop[],
+  onSession: (session: SecAggSession) => void,
+): Promise<MaskedInputs> {
+  const { federationId, settings, round, roster } = ctx;
+  const stageMs = settings.timeouts.stageMs;
+  await deps.rounds.setState(round.id, 'training');
+  const server = new SecAggServer({ config: secAggConfigOf(plan), deadline: Date.now() + stageMs });
+  const session = new SecAggSession(server, deps.connections, federationId, round.id);
+  session.drops.push(...planDrops);
+  onSession(session);
+
+  await session.advertise(accepted, stageMs);
+  let outcome = await session.close(stageMs);
+  outcome = await nextStage(session, outcome, stageMs); // key roster -> share keys
+  ctx.lap('keys');
+  const receipts = new Map<string, CheckedReceipt>();
+  const identity = new Map(roster.map((m) => [m.siteId, m.identityPublicKey]));
+  if (outcome.status !== 'next') throw abortOf(outcome);
+  await session.exchange(outcome.messages, settings.timeouts.trainingMs, (siteId, reply) => {
+    const parsed = MaskedUpdateReplySchema.safeParse(reply);
+    if (!parsed.success) return { siteId, code: 'E_BAD_MESSAGE', reason: 'malformed masked update' };
+    if (plan.privacy.mode !== 'none') {
+      const checked = checkRoundReceipt({
+        plan,
+        siteId,
+        receipt: parsed.data.receipt,
+        signature: parsed.data.receiptSignature,
+        identityPublicKey: identity.get(siteId)!,
+      });
+      if (!checked.ok) return { siteId, code: checked.code, reason: checked.reason };
+      receipts.set(siteId, checked);
+    } else if (parsed.data.receipt !== undefined) {
+      return { siteId, code: 'E_BAD_MESSAGE', reason: 'a receipt was sent in mode none' };
+    }
+    return { message: parsed.data.masked };
+  });
+  outcome = await session.close(stageMs);
+  ctx.lap('training');
+  outcome = await nextStage(session, outcome, stageMs); // consistency
+  if (outcome.status !== 'next') throw abortOf(outcome);
+  const survivors = [...server.survivors];
+  await deps.rounds.setParticipant(round.id, survivors, { stage: 'update_received' });
+  return { session, outcome, survivors, receipts };
+}
+
+/**
+ * Stage "SecAgg+ 4" (unmasking): sends the unmask requests (shares of dropped sites' keys, survivors' self-mask
+ * seeds) and returns the unmasked sum. Call only after the charge committed.
+ */
+export async function unmask(
+  session: Pick<SecAggSession, 'exchange' | 'close'>,
+  outcome: StageOutcome,
+  stageMs: number,
+): Promise<{ sum: Uint32Array; survivors: string[] }> {
+  const done = await nextStage(session, outcome, stageMs);
+  if (done.status !== 'done') throw abortOf(done);
+  return { sum: done.sum, survivors: done.survivors };
+}
+
+/** Sends the open stage's messages, collects replies and closes it. */
+export async function nextStage(
+  session: Pick<SecAggSession, 'exchange' | 'close'>,
+  outcome: StageOutcome,
+  timeoutMs: number,
+): Promise<StageOutcome> {
+  if (outcome.status !== 'next') throw abortOf(outcome);
+  await session.exchange(outcome.messages, timeoutMs);
+  return session.close(timeoutMs);
+}
+
+export function abortOf(outcome: { status: string; error?: SecAggError }): Error {
+  return outcome.error ?? new RoundFailure('E_INTERNAL', `unexpected SecAgg+ outcome ${outcome.status}`);
+}
