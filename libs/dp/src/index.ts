@@ -14,3 +14,4 @@ export type { DistributedDiscreteGaussian } from './ddg.js';
 export { roundedSensitivity, ddgTau, distributedDiscreteGaussianRdp } from './ddg.js';
 export { DpTypeError, DpRangeError, DpUnsupportedError, DpNumericError, DpBudgetError } from './errors.js';
 export type { DpErrorCode } from './errors.js';
+export * from './audit/index.js';
