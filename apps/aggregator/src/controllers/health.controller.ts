@@ -6,6 +6,7 @@ import { type HealthReport, HealthService } from '../services/health.service.js'
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 
+  /** 200 `{status: 'ok'}`, or 503 `{status: 'degraded', reasons}` (database unreachable, a round loop not running). */
   @Get()
   async check(@Res({ passthrough: true }) res: Response): Promise<HealthReport> {
     const report = await this.health.check();

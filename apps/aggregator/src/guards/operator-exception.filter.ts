@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '
 import { BaseWsExceptionFilter } from '@nestjs/websockets';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Response } from 'express';
+import { mapDatabaseError } from '../db/db-errors.js';
 import { appLogger } from '../repositories/logger.repository.js';
 import { OperatorError } from '../services/operator-error.js';
 
@@ -35,6 +36,13 @@ export class OperatorExceptionFilter implements ExceptionFilter {
       const code =
         typeof own === 'string' ? own : error instanceof ThrottlerException ? 'E_RATE_LIMITED' : codeOfStatus(status);
       response.status(status).json({ statusCode: status, code, message: messageOf(error) });
+      return;
+    }
+    // a database refusal (NUL, bad value, duplicate) or loss: coded, and never its text (drizzle's names the SQL)
+    const db = mapDatabaseError(error);
+    if (db) {
+      if (db.status >= 500) appLogger().warn({ code: db.code }, 'database unavailable for a dashboard API request');
+      response.status(db.status).json({ statusCode: db.status, code: db.code, message: db.message });
       return;
     }
     appLogger().error({ err: error }, 'unhandled error in the dashboard API');

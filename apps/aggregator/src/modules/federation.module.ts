@@ -83,11 +83,17 @@ class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
     },
     {
       provide: FederationRunnerService,
-      useFactory: (engine: RoundEngine, federations: FederationRepository) =>
-        new FederationRunnerService(engine, federations, (id, error) =>
-          process.stderr.write(`federation ${id} stopped: ${error instanceof Error ? error.message : String(error)}\n`),
+      useFactory: (engine: RoundEngine, federations: FederationRepository, d: DatabaseRepository) =>
+        new FederationRunnerService(
+          engine,
+          federations,
+          (id, error) =>
+            process.stderr.write(
+              `federation ${id} stopped: ${error instanceof Error ? error.message : String(error)}\n`,
+            ),
+          { ping: () => d.ping() },
         ),
-      inject: [RoundEngine, FederationRepository],
+      inject: [RoundEngine, FederationRepository, DatabaseRepository],
     },
     FederationLifecycle,
     AgentGateway,

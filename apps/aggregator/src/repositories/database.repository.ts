@@ -21,6 +21,11 @@ export class DatabaseRepository implements OnApplicationShutdown {
     return this.database.driver;
   }
 
+  /** True when the database answers `SELECT 1` now. */
+  ping(): Promise<boolean> {
+    return this.database.ping().catch(() => false);
+  }
+
   async status(): Promise<StorageStatus> {
     const reachable = await this.database.ping().catch(() => false);
     const migrationsApplied = reachable ? await this.database.migrationsApplied().catch(() => false) : false;
