@@ -26,6 +26,7 @@ export default defineConfig({
       { find: /^@concord\/watermark$/, replacement: src('./libs/watermark/src/index.ts') },
       { find: /^@concord\/fedopt$/, replacement: src('./libs/fedopt/src/index.ts') },
       { find: /^@concord\/native$/, replacement: src('./native/lib/index.ts') },
+      { find: /^@concord\/native\/audit$/, replacement: src('./native/lib/audit.ts') },
       { find: /^@concord\/aggregator$/, replacement: src('./apps/aggregator/src/index.ts') },
       { find: /^@concord\/client-agent$/, replacement: src('./apps/client-agent/src/index.ts') },
     ],

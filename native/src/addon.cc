@@ -150,6 +150,13 @@ class TrainWorker : public PromiseWorker {
                       cfg_.noise_multiplier >= 0)) ||
         (!cfg_.dp && cfg_.batch_size < 1))
       throw_arg(env, "training options out of range");
+    if (info.Length() > 7 && !info[7].IsUndefined()) {  // audit canaries: only native/lib/audit.ts passes them
+      auto coords = typed_arg<Napi::Uint32Array>(info, 7, napi_uint32_array, "canaries");
+      if (!cfg_.dp) throw_arg(env, "canaries need DP mode");
+      canary_coordinate_.assign(coords.Data(), coords.Data() + coords.ElementLength());
+      for (uint32_t c : canary_coordinate_)
+        if (c >= spec_.parameters) throw_arg(env, "canary coordinate out of range");
+    }
     cfg_.weights = weights.Data();
     cfg_.features = features.Data();
     cfg_.labels = labels.Data();
@@ -165,6 +172,8 @@ class TrainWorker : public PromiseWorker {
   void Run() override {
     cfg_.spec = &spec_;
     cfg_.seed = seed_;
+    cfg_.canary_coordinate = canary_coordinate_.data();
+    cfg_.canaries = canary_coordinate_.size();
     stats_ = train_local(cfg_, delta_data_);
     std::memset(cfg_.seed.data(), 0, 32);
   }
@@ -183,6 +192,7 @@ class TrainWorker : public PromiseWorker {
  private:
   ModelSpec spec_;
   TrainConfig cfg_{};
+  std::vector<uint32_t> canary_coordinate_;
   float* delta_data_ = nullptr;
   TrainStats stats_;
 };

@@ -81,7 +81,7 @@ TrainStats train_local(const TrainConfig& cfg, float* delta) {
   ThreadPool pool(cfg.threads);
 
   std::vector<float> w(cfg.weights, cfg.weights + P), v(P, 0.0f), g(P);
-  std::vector<uint32_t> batch;
+  std::vector<uint32_t> batch, canary_hits;
   // Chunk capacity: the whole batch when it is small enough (one pass over the weights per step), a Poisson
   // batch's mean plus 6 standard deviations in DP mode; larger batches are processed in several chunks.
   double expected = cfg.dp ? cfg.sample_rate * double(n) + 6.0 * std::sqrt(cfg.sample_rate * double(n)) + 8.0
@@ -106,6 +106,11 @@ TrainStats train_local(const TrainConfig& cfg, float* delta) {
       for (size_t i = 0; i < n; i++) {
         uint64_t u = rng.next_u64();
         if (cfg.sample_rate >= 1.0 || u < threshold) batch.push_back(uint32_t(i));
+      }
+      canary_hits.clear();  // audit canaries: the same sampler, the same stream, after the real records
+      for (size_t c = 0; c < cfg.canaries; c++) {
+        uint64_t u = rng.next_u64();
+        if (cfg.sample_rate >= 1.0 || u < threshold) canary_hits.push_back(uint32_t(c));
       }
     } else {
       size_t b = size_t(cfg.batch_size) < n ? size_t(cfg.batch_size) : n;
@@ -142,6 +147,9 @@ TrainStats train_local(const TrainConfig& cfg, float* delta) {
         examples_seen += rows;
         accumulate_gradient(spec, scale.data(), rows, ws, g.data(), &pool);
       }
+      // A sampled canary adds its clipped gradient, C on its own coordinate, to the sum before the noise.
+      for (uint32_t c : canary_hits) g[cfg.canary_coordinate[c]] += float(cfg.clip_norm);
+      examples_seen += double(canary_hits.size());
     }
 
     if (cfg.dp) {

@@ -18,6 +18,11 @@ struct TrainConfig {
   int batch_size;                                   // non-private
   std::array<uint8_t, 32> seed;
   int threads;
+  // Privacy audit only (native/lib/audit.ts; the training facade never sets them): `canaries` virtual records
+  // numbered n..n+canaries-1, Poisson-sampled from the same stream right after the real ones; canary c's clipped
+  // per-example gradient is clip_norm on parameter canary_coordinate[c] (a white-box "Dirac" canary).
+  const uint32_t* canary_coordinate = nullptr;
+  size_t canaries = 0;
 };
 
 struct TrainStats {
