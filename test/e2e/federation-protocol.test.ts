@@ -96,6 +96,8 @@ describe('enrollment', () => {
     const first = await enroll(token, site.publicKey);
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ federationId, serverPublicKey: expect.any(String) });
+    // the privacy terms the site pins beside the key (its agent refuses plans whose terms differ)
+    expect(first.body.terms).toEqual({ mode: 'local', accountant: 'rdp', delta: 1e-5, clipNorm: 1 });
     const again = await enroll(token, keys().publicKey);
     expect([again.status, again.body.code]).toEqual([401, 'E_TOKEN_USED']);
     const unknown = await enroll(randomBytes(32).toString('base64url'), keys().publicKey);
@@ -168,7 +170,13 @@ describe('agent authentication', () => {
     const impostorPin = keys().publicKey;
     const run = runAgent(
       {
-        identity: { siteId, federationId, identitySeed: site.seed, serverPublicKey: impostorPin },
+        identity: {
+          siteId,
+          federationId,
+          identitySeed: site.seed,
+          serverPublicKey: impostorPin,
+          terms: { mode: 'local', accountant: 'rdp', delta: 1e-5, clipNorm: 1 },
+        },
         data: { features: new Float32Array(4), labels: new Float32Array(1), count: 1, featureCount: 4 },
         budget: new MemoryBudgetGuard({ epsilon: 3, delta: 1e-5 }),
       },

@@ -14,4 +14,5 @@ export type { DistributedDiscreteGaussian } from './ddg.js';
 export { roundedSensitivity, ddgTau, distributedDiscreteGaussianRdp } from './ddg.js';
 export { DpTypeError, DpRangeError, DpUnsupportedError, DpNumericError, DpBudgetError } from './errors.js';
 export type { DpErrorCode } from './errors.js';
+export { honestShareCount, distributedShareVariance } from './distributed-sizing.js';
 export * from './audit/index.js';

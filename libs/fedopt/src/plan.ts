@@ -5,8 +5,20 @@
  * (calibration.ts). A site that joins fewer rounds spends less; the ledger records what it actually spent.
  */
 import { parameterCountOf, preprocessedInputSize } from './model.js';
-import { FEDERATION_DEFAULTS, type FederationModel, type FederationSpec, type PrivacyMode } from '@concord/protocol';
-import { computeEpsilon, type AccountantName, type DistributedDiscreteGaussian } from '@concord/dp';
+import {
+  collusionSafeShape,
+  DEFAULT_MAX_COLLUDERS,
+  FEDERATION_DEFAULTS,
+  type FederationModel,
+  type FederationSpec,
+  type PrivacyMode,
+} from '@concord/protocol';
+import {
+  computeEpsilon,
+  distributedShareVariance,
+  type AccountantName,
+  type DistributedDiscreteGaussian,
+} from '@concord/dp';
 import { calibrateDistributedNoise, calibrateLocalNoise, distributedPhase } from './calibration.js';
 import { FedOptError, type ServerOptimizerConfig } from './optimizers.js';
 
@@ -40,9 +52,9 @@ export interface DistributedPrivacyPlan {
   roundingBeta: 0;
   /** length of the summed vector: parameters + 1 (the noisy count) */
   dimension: number;
-  /** t: the SecAgg+ threshold */
+  /** t - c: honest shares guaranteed in a released sum (the SecAgg+ threshold less the declared colluders) */
   minNoisyClients: number;
-  /** each site's discrete Gaussian variance, integer units: (z C 2^s)^2 / t */
+  /** each site's discrete Gaussian variance, integer units: (z C 2^s)^2 / (t - c) (libs/dp distributed-sizing.ts) */
   localNoiseVariance: number;
 }
 
@@ -57,7 +69,8 @@ export interface ResolvedTrainingPlan {
   rounds: number;
   cohortSize: number;
   minSites: number;
-  secureAggregation: { threshold: number; neighbours: number };
+  /** k, t and the declared c, with 2t - (k + 1) > c (libs/protocol collusion.ts) */
+  secureAggregation: { threshold: number; neighbours: number; maxColluders: number };
   dataset: FederationSpec['dataset'];
   preprocess: PreprocessPlan;
   model: FederationModel;
@@ -88,19 +101,16 @@ export interface PlanContext {
 }
 
 /**
- * SecAgg+ graph degree k and threshold t for a cohort of n: the complete graph up to 8 sites, then about
- * 2 log2 n neighbours (Bell et al. 2020, Section 3); t = floor((k + 1) / 2) + 1, a majority of each neighbourhood.
- * Same rule as the aggregator's default.
+ * SecAgg+ graph degree k and threshold t for a cohort of n with at most `maxColluders` (c, default 1) colluding
+ * members: the complete graph up to 8 sites, then about 2 log2 n neighbours (Bell et al. 2020, Section 3); t the
+ * smallest with 2t - (k + 1) > c (libs/protocol collusion.ts). Same rule as the aggregator's default.
  */
-export function defaultSecAggShape(n: number): { neighbours: number; threshold: number } {
+export function defaultSecAggShape(
+  n: number,
+  maxColluders: number = DEFAULT_MAX_COLLUDERS,
+): { neighbours: number; threshold: number } {
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`cohort size must be an integer >= 2, got ${n}`);
-  let neighbours = n - 1;
-  if (n > 8) {
-    neighbours = Math.min(n - 1, 2 * Math.ceil(Math.log2(n)) + 2);
-    if (neighbours !== n - 1 && neighbours % 2 === 1) neighbours += 1;
-    if (neighbours >= n - 1) neighbours = n - 1;
-  }
-  return { neighbours, threshold: Math.max(2, Math.floor((neighbours + 1) / 2) + 1) };
+  return collusionSafeShape(n, maxColluders);
 }
 
 /**
@@ -165,15 +175,25 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
   if (!Number.isInteger(cohortSize) || cohortSize < 2) {
     throw new RangeError(`context.cohortSize must be an integer >= 2, got ${cohortSize}`);
   }
-  const shape = defaultSecAggShape(cohortSize);
-  const neighbours = spec.secureAggregation.neighbours ?? shape.neighbours;
-  const threshold = spec.secureAggregation.threshold ?? shape.threshold;
-  if (neighbours > cohortSize - 1) {
-    throw new FedOptError('E_FEDOPT_SPEC', `secureAggregation.neighbours ${neighbours} exceeds cohort size - 1`);
+  const maxColluders = spec.secureAggregation.maxColluders ?? DEFAULT_MAX_COLLUDERS;
+  if (spec.secureAggregation.neighbours !== undefined && spec.secureAggregation.neighbours > cohortSize - 1) {
+    throw new FedOptError(
+      'E_FEDOPT_SPEC',
+      `secureAggregation.neighbours ${spec.secureAggregation.neighbours} exceeds cohort size - 1`,
+    );
   }
-  if (threshold > neighbours + 1) {
-    throw new FedOptError('E_FEDOPT_SPEC', `secureAggregation.threshold ${threshold} exceeds neighbours + 1`);
+  let shape: { neighbours: number; threshold: number };
+  try {
+    shape = collusionSafeShape(cohortSize, maxColluders, {
+      neighbours: spec.secureAggregation.neighbours,
+      threshold: spec.secureAggregation.threshold,
+    });
+  } catch (error) {
+    throw new FedOptError('E_FEDOPT_SPEC', `secureAggregation: ${(error as Error).message}`);
   }
+  const { neighbours, threshold } = shape;
+  /** t - c: the honest shares in every released sum (distributed noise is sized and accounted for them) */
+  const honestShares = threshold - maxColluders;
   const minSites = spec.cohort.minSites ?? Math.max(2, threshold);
 
   const rawInput = spec.dataset.kind === 'mnist' ? 28 * 28 : spec.dataset.featureColumns.length;
@@ -248,7 +268,7 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
               noiseMultiplier: z,
               clipNorm,
               parameterCount,
-              minNoisyClients: threshold,
+              minNoisyClients: honestShares,
               cohortSize,
             })
         : undefined;
@@ -256,7 +276,7 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
         clipNorm,
         scaleBits: p.scaleBits ?? D.distributed.scaleBits,
         dimension: parameterCount + 1,
-        minNoisyClients: threshold,
+        minNoisyClients: honestShares,
         roundingBeta: p.roundingBeta ?? D.distributed.roundingBeta,
       };
       const sampleRate =
@@ -284,7 +304,6 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
               epsilon: computeEpsilon([phaseAt(p.noiseMultiplier!)], delta, { accountant: 'rdp' }).epsilon,
             }
           : calibrateDistributedNoise({ targetEpsilon: target, delta, sampleRate, rounds, mechanism, mechanismFor });
-      const centralStd = noiseMultiplier * clipNorm * 2 ** mechanism.scaleBits;
       privacy = {
         mode,
         sampleRate,
@@ -297,8 +316,14 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
         countWeight,
         roundingBeta: mechanism.roundingBeta,
         dimension: mechanism.dimension,
-        minNoisyClients: threshold,
-        localNoiseVariance: (centralStd * centralStd) / threshold,
+        minNoisyClients: honestShares,
+        localNoiseVariance: distributedShareVariance({
+          noiseMultiplier,
+          clipNorm,
+          scaleBits: mechanism.scaleBits,
+          threshold,
+          maxColluders,
+        }),
       };
     }
   }
@@ -307,7 +332,7 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
     rounds,
     cohortSize,
     minSites,
-    secureAggregation: { threshold, neighbours },
+    secureAggregation: { threshold, neighbours, maxColluders },
     dataset: spec.dataset,
     preprocess,
     model,

@@ -36,22 +36,25 @@ describe('resolveTrainingPlan', () => {
     });
     if (plan.privacy.mode !== 'distributed') throw new Error('mode');
     const { threshold } = defaultSecAggShape(10);
-    expect(plan.privacy.minNoisyClients).toBe(threshold);
+    // t - c honest shares (c = 1 by default): the noise is sized and accounted for them
+    const honest = threshold - plan.secureAggregation.maxColluders;
+    expect(plan.secureAggregation.maxColluders).toBe(1);
+    expect(plan.privacy.minNoisyClients).toBe(honest);
     expect(plan.privacy.dimension).toBe(plan.parameterCount + 1);
     const mechanism = {
       clipNorm: plan.privacy.clipNorm,
       scaleBits: plan.privacy.scaleBits,
       dimension: plan.privacy.dimension,
-      minNoisyClients: threshold,
+      minNoisyClients: honest,
       roundingBeta: plan.privacy.roundingBeta,
     };
     const at = (z: number) =>
       computeEpsilon([distributedPhase(plan.privacy.sampleRate, z, 50, mechanism)], 1e-5).epsilon;
     expect(at(plan.privacy.noiseMultiplier)).toBeLessThanOrEqual(3);
     expect(at(plan.privacy.noiseMultiplier * 0.99)).toBeGreaterThan(3);
-    // the shares: (z C 2^s)^2 / t integer units each
+    // the shares: (z C 2^s)^2 / (t - c) integer units each
     const central = plan.privacy.noiseMultiplier * plan.privacy.clipNorm * 2 ** plan.privacy.scaleBits;
-    expect(plan.privacy.localNoiseVariance * threshold).toBeCloseTo(central * central, 6);
+    expect(plan.privacy.localNoiseVariance * honest).toBeCloseTo(central * central, 6);
   });
 
   it('distributed default sample rate: the candidate with the least noise per expected record (z / q)', () => {
@@ -175,7 +178,9 @@ describe('resolveTrainingPlan', () => {
     expect(plan.model.inputSize).toBeGreaterThan(0);
     expect(plan.model.layers.at(-1)!.units).toBe(10);
     expect(plan.parameterCount).toBe(parameterCountOf(plan.model));
-    expect(plan.secureAggregation).toEqual(defaultSecAggShape(plan.cohortSize));
+    expect(plan.secureAggregation).toEqual({ ...defaultSecAggShape(plan.cohortSize), maxColluders: 1 });
+    const { neighbours: k, threshold: t } = plan.secureAggregation;
+    expect(2 * t - (k + 1)).toBeGreaterThan(1);
     expect(plan.mode).toBe('distributed');
   });
 

@@ -179,10 +179,15 @@ export const FederationSpecSchema = z
       .default({}),
     secureAggregation: z
       .object({
-        /** t: survivors needed to unmask; distributed noise is sized so any t shares carry the full noise */
+        /** t: survivors needed to unmask; distributed noise is sized so any t - c honest shares carry the full noise */
         threshold: z.number().int().min(2).optional(),
         /** k: SecAgg+ neighbours per site */
         neighbours: z.number().int().min(1).optional(),
+        /**
+         * c: cohort members that may collude with the aggregator (default 1). t is chosen so 2t-(k+1) > c, and
+         * distributed noise is sized for the t - c honest shares every released sum carries (docs/threat-model.md).
+         */
+        maxColluders: z.number().int().min(0).max(1000).optional(),
       })
       .strict()
       .default({}),

@@ -3,3 +3,5 @@ export * from './secagg/index.js';
 export * from './receipt.js';
 export * from './events/index.js';
 export * from './federation-spec.js';
+export * from './events/collusion.js';
+export * from './events/privacy-terms.js';

@@ -73,6 +73,11 @@ export const privacyReceiptSchema = z
     steps: z.number().int().min(1),
     clipNorm: z.number().gt(0),
     delta: probability,
+    /**
+     * The accountant that composes this charge with the site's history (the one the site pinned at enrollment); the
+     * ledger audit and /budgets recompute with it. Absent in receipts signed before it existed: 'rdp'.
+     */
+    accountant: z.enum(['rdp', 'prv']).optional(),
     distributed: distributedParametersSchema.optional(),
     cap: privacyCapSchema,
   })

@@ -29,7 +29,7 @@ const roster = (n: number) =>
   }));
 
 describe('buildPlan', () => {
-  it('sizes each distributed share so that any t survivors carry the full central noise z C 2^s', () => {
+  it('sizes each distributed share so that any t - c honest survivors carry the full central noise z C 2^s', () => {
     for (const n of [3, 5, 10, 20]) {
       const plan = buildPlan({
         settings,
@@ -44,8 +44,10 @@ describe('buildPlan', () => {
       if (plan.privacy.mode !== 'distributed') throw new Error('mode');
       const { threshold } = secAggShape(n);
       expect(plan.secagg.threshold).toBe(threshold);
-      expect(plan.privacy.distributed.minNoisyClients).toBe(threshold);
-      expect(threshold * plan.privacy.distributed.localNoiseVariance).toBeCloseTo((0.8 * 1 * 2 ** 10) ** 2, 6);
+      // c = 1 by default: t - 1 honest shares in any released sum, each sized (z C 2^s)^2 / (t - 1)
+      expect(plan.privacy.distributed.minNoisyClients).toBe(threshold - 1);
+      expect((threshold - 1) * plan.privacy.distributed.localNoiseVariance).toBeCloseTo((0.8 * 1 * 2 ** 10) ** 2, 6);
+      expect(2 * plan.secagg.threshold - (plan.secagg.neighbours + 1)).toBeGreaterThan(1);
       expect(plan.secagg.vectorLength).toBe(updateVectorLength(plan.privacy, 10));
       expect(privacyPhaseOf(plan.privacy)!.mechanism!.dimension).toBe(11);
       expect(2 * plan.secagg.threshold).toBeGreaterThan(plan.secagg.neighbours + 1);

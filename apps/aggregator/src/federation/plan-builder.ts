@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { distributedShareVariance, honestShareCount } from '@concord/dp';
 import {
+  DEFAULT_MAX_COLLUDERS,
   PROTOCOL_VERSION,
   updateVectorLength,
   type PrivacyPlan,
@@ -9,9 +11,12 @@ import {
 import { secAggShape, type FederationSettings } from './settings.js';
 
 /**
- * The round's training plan (unsigned) for `roster`. In distributed mode each site's discrete Gaussian share has
- * variance (z * C * 2^s)^2 / t: any t survivors together carry the full central noise z*C (in model units), and
- * the receipt accounts with minNoisyClients = t (the SecAgg+ threshold: fewer survivors abort the round).
+ * The round's training plan (unsigned) for `roster`. t is chosen with 2t-(k+1) > c (c = the federation's declared
+ * colluders, libs/protocol collusion.ts). In distributed mode each site's discrete Gaussian share has variance
+ * (z * C * 2^s)^2 / (t - c): any released sum has at least t survivors (every agent refuses a smaller signed
+ * survivor set), at most c of them colluders, so its t - c honest shares carry the full central noise z*C (model
+ * units), and the receipt accounts with minNoisyClients = t - c (libs/dp distributed-sizing.ts). Every agent
+ * recomputes these numbers from the terms it pinned and refuses a plan whose numbers differ.
  * @throws RangeError when the fixed-point encoding could overflow the 32-bit modular sum for this cohort.
  */
 export function buildPlan(o: {
@@ -26,8 +31,9 @@ export function buildPlan(o: {
 }): TrainingPlan {
   const { settings, roster, parameterCount } = o;
   const n = roster.length;
-  const { neighbours, threshold } = secAggShape(n, settings.secaggNeighbours, settings.secaggThreshold);
-  const privacy = privacyPlan(settings, n, threshold, parameterCount);
+  const maxColluders = settings.secaggMaxColluders ?? DEFAULT_MAX_COLLUDERS;
+  const { neighbours, threshold } = secAggShape(n, settings.secaggNeighbours, settings.secaggThreshold, maxColluders);
+  const privacy = privacyPlan(settings, n, threshold, maxColluders, parameterCount);
   // Overflow guard: |sum| must stay below 2^31 in every coordinate. In distributed mode each site's clipped
   // gradient SUM (and the count coordinate) is clamped per coordinate only as an overflow guard, with half the
   // range left for the noise: the clamp is 1-Lipschitz, so a record still moves the clamped sum by at most C.
@@ -58,10 +64,16 @@ export function buildPlan(o: {
   };
 }
 
-function privacyPlan(settings: FederationSettings, n: number, threshold: number, parameterCount: number): PrivacyPlan {
+function privacyPlan(
+  settings: FederationSettings,
+  n: number,
+  threshold: number,
+  maxColluders: number,
+  parameterCount: number,
+): PrivacyPlan {
   const p = settings.privacy;
-  if (p.mode !== 'distributed') return p;
-  const centralStd = p.noiseMultiplier * p.clipNorm * 2 ** p.scaleBits;
+  if (p.mode === 'none') return p;
+  if (p.mode === 'local') return { ...p, accountant: p.accountant ?? 'rdp' };
   return {
     mode: 'distributed',
     sampleRate: p.sampleRate,
@@ -69,13 +81,20 @@ function privacyPlan(settings: FederationSettings, n: number, threshold: number,
     steps: 1,
     clipNorm: p.clipNorm,
     delta: p.delta,
+    accountant: 'rdp',
     distributed: {
       scaleBits: p.scaleBits,
       roundingBeta: p.roundingBeta,
       dimension: parameterCount + 1,
       modulusBits: 32,
-      localNoiseVariance: (centralStd * centralStd) / threshold,
-      minNoisyClients: threshold,
+      localNoiseVariance: distributedShareVariance({
+        noiseMultiplier: p.noiseMultiplier,
+        clipNorm: p.clipNorm,
+        scaleBits: p.scaleBits,
+        threshold,
+        maxColluders,
+      }),
+      minNoisyClients: honestShareCount(threshold, maxColluders),
       cohortSize: n,
       countWeight: p.countWeight,
     },

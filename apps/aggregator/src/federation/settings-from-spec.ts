@@ -58,6 +58,7 @@ export function settingsFromResolved(plan: ResolvedTrainingPlan, timeouts: Engin
             steps: p.localSteps,
             clipNorm: p.clipNorm,
             delta: p.delta,
+            accountant: p.accountant,
           }
         : {
             mode: 'distributed',
@@ -91,5 +92,6 @@ export function settingsFromResolved(plan: ResolvedTrainingPlan, timeouts: Engin
     watermark: plan.watermark,
     secaggNeighbours: plan.secureAggregation.neighbours,
     secaggThreshold: plan.secureAggregation.threshold,
+    secaggMaxColluders: plan.secureAggregation.maxColluders,
   });
 }

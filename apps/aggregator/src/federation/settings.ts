@@ -2,7 +2,13 @@
  * What the round engine needs to run a federation, stored as the federation's `spec` (jsonb). The operator-facing
  * federation spec (libs/protocol federation-spec.ts) resolves into this; `concord simulate` builds it directly.
  */
-import { FederationDatasetSchema, ModelSpecWireSchema, PreprocessPlanSchema } from '@concord/protocol';
+import {
+  collusionSafeShape,
+  DEFAULT_MAX_COLLUDERS,
+  FederationDatasetSchema,
+  ModelSpecWireSchema,
+  PreprocessPlanSchema,
+} from '@concord/protocol';
 import { z } from 'zod';
 
 const positive = z.number().finite().gt(0);
@@ -21,6 +27,8 @@ export const FederationSettingsSchema = z
           steps: z.number().int().min(1),
           clipNorm: positive,
           delta: z.number().gt(0).lt(1),
+          /** how sites compose their charges; pinned by each site at enrollment (absent in older specs: rdp) */
+          accountant: z.enum(['rdp', 'prv']).optional(),
         })
         .strict(),
       z
@@ -71,8 +79,10 @@ export const FederationSettingsSchema = z
     watermark: z.boolean().default(false),
     /** SecAgg+ neighbours per site k (even, or n-1 for the complete graph); default ~2 log2 n */
     secaggNeighbours: z.number().int().min(1).optional(),
-    /** SecAgg+ threshold t (default floor((k+1)/2)+1); distributed noise is sized for t survivors */
+    /** SecAgg+ threshold t (default: the smallest with 2t-(k+1) > c); distributed noise is sized for t - c shares */
     secaggThreshold: z.number().int().min(2).optional(),
+    /** c: cohort members that may collude with the aggregator (default 1; libs/protocol collusion.ts) */
+    secaggMaxColluders: z.number().int().min(0).optional(),
     /** seed (hex, 32 bytes) of the initial weights, for reproducible experiments; random when absent */
     initSeed: z
       .string()
@@ -83,18 +93,24 @@ export const FederationSettingsSchema = z
   .refine((s) => s.cohort.minSites <= s.cohort.maxSites, { message: 'cohort.minSites must be <= cohort.maxSites' });
 export type FederationSettings = z.infer<typeof FederationSettingsSchema>;
 
-/** SecAgg+ graph degree k and threshold t for a cohort of n (complete graph up to 8 sites, then ~2 log2 n neighbours). */
-export function secAggShape(n: number, k?: number, t?: number): { neighbours: number; threshold: number } {
-  let neighbours = n - 1;
-  if (k !== undefined) {
-    neighbours = Math.min(k, n - 1);
-    if (neighbours !== n - 1 && neighbours % 2 === 1)
-      throw new RangeError(`secaggNeighbours must be even or n-1, got ${k}`);
-  } else if (n > 8) {
-    neighbours = Math.min(n - 1, 2 * Math.ceil(Math.log2(n)) + 2);
-    if (neighbours !== n - 1 && neighbours % 2 === 1) neighbours += 1;
-    if (neighbours >= n - 1) neighbours = n - 1;
-  }
-  const threshold = Math.min(neighbours + 1, t ?? Math.max(2, Math.floor((neighbours + 1) / 2) + 1));
-  return { neighbours, threshold };
+/**
+ * SecAgg+ graph degree k and threshold t for a cohort of n with at most c colluders (complete graph up to 8 sites,
+ * then ~2 log2 n neighbours; t the smallest with 2t-(k+1) > c unless given). A given t above k + 1 is lowered to
+ * k + 1 (a smaller roster than configured). @throws CollusionBoundError (E_COLLUSION_BOUND) when the shape cannot
+ * hold 2t-(k+1) > c.
+ */
+export function secAggShape(
+  n: number,
+  k?: number,
+  t?: number,
+  maxColluders: number = DEFAULT_MAX_COLLUDERS,
+): { neighbours: number; threshold: number } {
+  const given = k === undefined ? undefined : Math.min(k, n - 1);
+  if (given !== undefined && given !== n - 1 && given % 2 === 1)
+    throw new RangeError(`secaggNeighbours must be even or n-1, got ${k}`);
+  const neighbours = given ?? collusionSafeShape(n, maxColluders).neighbours;
+  return collusionSafeShape(n, maxColluders, {
+    neighbours,
+    threshold: t === undefined ? undefined : Math.min(neighbours + 1, t),
+  });
 }

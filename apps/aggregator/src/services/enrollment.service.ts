@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { EnrollRequestSchema, type EnrollResponse } from '@concord/protocol';
-import { FederationSettingsSchema } from '../federation/settings.js';
+import {
+  DEFAULT_MAX_COLLUDERS,
+  EnrollRequestSchema,
+  NOISE_SIZING_RULE,
+  type EnrollResponse,
+  type PrivacyTerms,
+} from '@concord/protocol';
+import { FederationSettingsSchema, type FederationSettings } from '../federation/settings.js';
 import type { FederationRepository } from '../repositories/federation.repository.js';
 import type { KeyRepository } from '../repositories/key.repository.js';
 
@@ -77,11 +83,33 @@ export class EnrollmentService {
 
   /**
    * What a site needs of the federation's spec to prepare its data: the dataset schema it validates its records
-   * against and the data-independent preprocessing, as a (minimal, valid) federation spec.
+   * against and the data-independent preprocessing, as a (minimal, valid) federation spec; and the privacy terms
+   * it pins (mode, accountant, delta, clip norm, and in distributed mode the declared colluders c and the noise
+   * sizing rule): its agent refuses any later plan whose terms differ (docs/threat-model.md).
    */
-  private async siteSpec(federationId: string): Promise<{ spec?: EnrollResponse['spec'] }> {
+  private async siteSpec(
+    federationId: string,
+  ): Promise<{ spec?: EnrollResponse['spec']; terms?: EnrollResponse['terms'] }> {
     const settings = FederationSettingsSchema.safeParse((await this.federations.get(federationId))?.spec);
-    if (!settings.success || !settings.data.dataset) return {};
-    return { spec: { dataset: settings.data.dataset, preprocessing: settings.data.preprocess } };
+    if (!settings.success) return {};
+    const terms = privacyTermsOf(settings.data);
+    if (!settings.data.dataset) return { terms };
+    return { spec: { dataset: settings.data.dataset, preprocessing: settings.data.preprocess }, terms };
   }
+}
+
+/** The privacy terms of a federation's settings, in the form a site pins at enrollment. */
+export function privacyTermsOf(settings: FederationSettings): PrivacyTerms {
+  const p = settings.privacy;
+  if (p.mode === 'none') return { mode: 'none' };
+  if (p.mode === 'local')
+    return { mode: 'local', accountant: p.accountant ?? 'rdp', delta: p.delta, clipNorm: p.clipNorm };
+  return {
+    mode: 'distributed',
+    accountant: 'rdp',
+    delta: p.delta,
+    clipNorm: p.clipNorm,
+    maxColluders: settings.secaggMaxColluders ?? DEFAULT_MAX_COLLUDERS,
+    noiseSizing: NOISE_SIZING_RULE,
+  };
 }

@@ -1,11 +1,11 @@
 /**
  * The auditor's recomputation of a federation's privacy ledger, as a pure function over the entries and the sites'
  * public keys: the chain checks of db/ledger-verify.ts, then every site's epsilon recomputed from its receipts with
- * @concord/dp (RDP composition over the whole history, never a sum of epsilons), the cap each receipt declared, and
+ * @concord/dp (composition over the whole history with the accountant the receipts name, never a sum of epsilons), the cap each receipt declared, and
  * (optionally) a head kept earlier. Used by `concord audit` (file or database) and by the REST budgets view, so the
  * dashboard shows exactly what an auditor recomputes.
  */
-import { computeEpsilon, type Phase } from '@concord/dp';
+import { computeEpsilon, type AccountantName, type Phase } from '@concord/dp';
 import { privacyReceiptSchema, type PrivacyReceipt } from '@concord/protocol';
 import {
   verifyLedgerEntries,
@@ -27,6 +27,8 @@ export interface SiteAudit {
   site: string;
   /** epsilon (nats) of every charged receipt composed, at `delta` */
   epsilon: number;
+  /** the accountant its receipts name (rdp for receipts from before the field) */
+  accountant: AccountantName;
   /** the delta of the site's newest declared cap (what its epsilon is accounted at) */
   delta: number;
   /** the epsilon cap of the site's newest receipt */
@@ -84,17 +86,24 @@ export function auditLedger(input: {
   const verification = verifyLedgerEntries(input.entries, input.publicKeys);
   const findings: AuditFinding[] = [...verification.findings];
 
-  // Each site's charges in ledger order, with the cap each receipt declared.
-  const history = new Map<string, Array<{ seq: number; phase: Phase; cap: PrivacyReceipt['cap'] }>>();
+  // Each site's charges in ledger order, with the cap each receipt declared and the accountant it names.
+  const history = new Map<string, Charge[]>();
   for (const entry of input.entries) {
     const parsed = privacyReceiptSchema.safeParse(entry.receipt);
     if (!parsed.success) continue; // already a `receipt` finding
     const charges = history.get(entry.siteId) ?? [];
-    charges.push({ seq: entry.seq, phase: phaseOfReceipt(parsed.data), cap: parsed.data.cap });
+    charges.push({
+      seq: entry.seq,
+      phase: phaseOfReceipt(parsed.data),
+      cap: parsed.data.cap,
+      accountant: parsed.data.accountant ?? 'rdp',
+    });
     history.set(entry.siteId, charges);
   }
+  const accountants = new Map<string, AccountantName>();
+  for (const [siteId, charges] of history) accountants.set(siteId, siteAccountant(siteId, charges, findings));
   for (const [siteId, charges] of history) {
-    const over = firstChargeOverCap(charges, findings);
+    const over = firstChargeOverCap(charges, accountants.get(siteId)!, findings);
     if (over !== undefined) {
       findings.push({
         seq: charges[over.index].seq,
@@ -107,15 +116,18 @@ export function auditLedger(input: {
   const sites: SiteAudit[] = [];
   for (const [site, charges] of history) {
     const cap = charges[charges.length - 1].cap;
+    const accountant = accountants.get(site)!;
     const epsilon =
       epsilonOf(
         charges.map((c) => c.phase),
         cap.delta,
+        accountant,
         0,
         [],
       ) ?? Number.NaN;
     sites.push({
       site,
+      accountant,
       epsilon,
       delta: cap.delta,
       cap: cap.epsilon,
@@ -154,13 +166,15 @@ export function auditLedger(input: {
  * the first crossing is found by binary search: O(runs x log n) accountant calls instead of one per charge.
  */
 function firstChargeOverCap(
-  charges: Array<{ seq: number; phase: Phase; cap: PrivacyReceipt['cap'] }>,
+  charges: Charge[],
+  accountant: AccountantName,
   findings: AuditFinding[],
 ): { index: number; epsilon: number } | undefined {
   const over = (i: number) => {
     const epsilon = epsilonOf(
       charges.slice(0, i + 1).map((c) => c.phase),
       charges[i].cap.delta,
+      accountant,
       charges[i].seq,
       findings,
     );
@@ -191,9 +205,39 @@ function firstChargeOverCap(
   return undefined;
 }
 
-function epsilonOf(phases: Phase[], delta: number, seq: number, findings: AuditFinding[]): number | undefined {
+interface Charge {
+  seq: number;
+  phase: Phase;
+  cap: PrivacyReceipt['cap'];
+  accountant: AccountantName;
+}
+
+/**
+ * The accountant that composes a site's history: the one its receipts name (the one the site pinned at enrollment;
+ * receipts from before the field are 'rdp'), so the audit and /budgets compute exactly what the site's own ledger
+ * does. Receipts that disagree are an `accounting` finding, and RDP (the conservative choice) is used.
+ */
+function siteAccountant(siteId: string, charges: Charge[], findings: AuditFinding[]): AccountantName {
+  const named = new Set(charges.map((c) => c.accountant));
+  if (named.size === 1) return charges[0].accountant;
+  const odd = charges.find((c) => c.accountant !== charges[0].accountant)!;
+  findings.push({
+    seq: odd.seq,
+    kind: 'accounting',
+    message: `site ${siteId}: receipts name different accountants (${[...named].join(', ')}); composed with rdp`,
+  });
+  return 'rdp';
+}
+
+function epsilonOf(
+  phases: Phase[],
+  delta: number,
+  accountant: AccountantName,
+  seq: number,
+  findings: AuditFinding[],
+): number | undefined {
   try {
-    return computeEpsilon(phases, delta, { accountant: 'rdp' }).epsilon;
+    return computeEpsilon(phases, delta, { accountant }).epsilon;
   } catch (error) {
     findings.push({ seq, kind: 'accounting', message: `epsilon cannot be computed: ${(error as Error).message}` });
     return undefined;

@@ -36,6 +36,7 @@ export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; r
   });
   if (response.status !== 201) throw new Error(`enrollment of ${o.name} failed: HTTP ${response.status}`);
   const enrolled = EnrollResponseSchema.parse(await response.json());
+  if (!enrolled.terms) throw new Error(`enrollment of ${o.name}: the aggregator sent no privacy terms to pin`);
   const budget = new MemoryBudgetGuard(o.cap, o.accountant ?? 'rdp');
   const dropout = o.dropout;
   const rounds = await runAgent(
@@ -45,6 +46,7 @@ export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; r
         federationId: enrolled.federationId,
         identitySeed,
         serverPublicKey: enrolled.serverPublicKey,
+        terms: enrolled.terms,
       },
       data: o.data,
       budget,

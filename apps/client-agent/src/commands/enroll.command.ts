@@ -1,5 +1,5 @@
 import { CliError, parseNumberFlag, printJson } from '@concord/cli';
-import { EnrollResponseSchema, parseFederationSpec, type FederationSpec } from '@concord/protocol';
+import { EnrollResponseSchema, parseFederationSpec, type FederationSpec, type PrivacyTerms } from '@concord/protocol';
 import { type Command, Option } from 'commander';
 import {
   DEFAULT_STATE_DIR,
@@ -74,6 +74,7 @@ export function register(program: Command): void {
         agreement: keys.agreement,
         cap: { epsilon, delta },
         spec: response.spec,
+        terms: response.terms,
         enrolledAt: new Date().toISOString(),
       });
       const summary = {
@@ -83,13 +84,15 @@ export function register(program: Command): void {
         serverPublicKey: response.serverPublicKey,
         identityPublicKey: keys.identity.publicKey,
         cap: { epsilon, delta },
+        terms: response.terms,
         stateDir,
       };
       if (opts.json) printJson(summary);
       else {
         process.stderr.write(
           `enrolled site ${summary.siteId} in federation ${summary.federationId}\n` +
-            `pinned aggregator key ${summary.serverPublicKey}\nkeys and ledger in ${stateDir} (keep it private)\n`,
+            `pinned aggregator key ${summary.serverPublicKey}\npinned privacy terms ${JSON.stringify(summary.terms)}\n` +
+            `keys and ledger in ${stateDir} (keep it private)\n`,
         );
       }
     });
@@ -114,7 +117,13 @@ async function postEnrollment(
   origin: string,
   body: { token: string; ed25519PublicKey: string; x25519PublicKey: string; cap: { epsilon: number; delta: number } },
   ca: string | undefined,
-): Promise<{ siteId: string; federationId: string; serverPublicKey: string; spec?: FederationSpec }> {
+): Promise<{
+  siteId: string;
+  federationId: string;
+  serverPublicKey: string;
+  spec?: FederationSpec;
+  terms: PrivacyTerms;
+}> {
   let response: { status: number; payload: unknown };
   try {
     response = await postJson(`${origin}/api/enroll`, body, { ca, timeoutMs: 30_000 });
@@ -134,6 +143,11 @@ async function postEnrollment(
   const { spec, ...rest } = payload ?? {};
   const parsed = EnrollResponseSchema.safeParse(rest);
   if (!parsed.success) throw new CliError('the aggregator answered with a malformed enrollment', 2, 'E_BAD_RESPONSE');
+  const terms = parsed.data.terms;
+  if (!terms) {
+    // nothing to pin: the agent could not check a single plan against the federation's terms
+    throw new CliError('the aggregator sent no privacy terms to pin (an older aggregator?)', 2, 'E_TERMS_NOT_PINNED');
+  }
   let federationSpec: FederationSpec | undefined;
   if (spec !== undefined) {
     try {
@@ -146,5 +160,5 @@ async function postEnrollment(
       );
     }
   }
-  return { ...parsed.data, spec: federationSpec };
+  return { ...parsed.data, terms, spec: federationSpec };
 }

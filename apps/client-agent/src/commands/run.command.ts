@@ -2,7 +2,7 @@ import { CliError, parseChoiceFlag, parseNumberFlag } from '@concord/cli';
 import type { Dataset } from '@concord/datasets';
 import { FEDERATION_DEFAULTS, type FederationSpec } from '@concord/protocol';
 import { type Command, Option } from 'commander';
-import { DEFAULT_STATE_DIR, loadSiteState, lowerCap, saveSiteState } from '../keys/site-state.js';
+import { DEFAULT_STATE_DIR, loadSiteState, lowerCap, pinnedTerms, saveSiteState } from '../keys/site-state.js';
 import { loadCsvDataset, loadMnistShard, parseShard, preprocess } from '../data/load-data.js';
 import { runAgent } from '../transport/agent-transport.js';
 import { FileBudgetGuard } from '../services/local-ledger.service.js';
@@ -33,9 +33,10 @@ export function register(program: Command): void {
     )
     .addOption(new Option('--delta <d>', "lower the cap's delta").env('CONCORD_AGENT_DELTA'))
     .addOption(
-      new Option('--accountant <name>', 'how the site composes its own history: rdp or prv')
-        .choices(['rdp', 'prv'])
-        .default('rdp'),
+      new Option(
+        '--accountant <name>',
+        'how the site composes its own history: must be the accountant pinned at enrollment (the default)',
+      ).choices(['rdp', 'prv']),
     )
     .addOption(
       new Option('--device <device>', 'cpu, cuda or auto (CUDA when present)')
@@ -55,6 +56,7 @@ export function register(program: Command): void {
       const threads = parseNumberFlag('--threads', opts.threads as string, { min: 1, max: 256, integer: true });
       const stateDir = opts.stateDir as string;
       const state = wrap(() => loadSiteState(stateDir));
+      const { terms, accountant } = wrap(() => pinnedTerms(state, opts.accountant as string | undefined));
       const cap = wrap(() =>
         lowerCap(state.cap, {
           epsilon:
@@ -78,7 +80,7 @@ export function register(program: Command): void {
           stateDir,
           cap,
           identityPublicKey: state.identity.publicKey,
-          accountant: opts.accountant as 'rdp' | 'prv',
+          accountant,
         }),
       );
       if (cap.epsilon !== state.cap.epsilon || cap.delta !== state.cap.delta)
@@ -107,6 +109,7 @@ export function register(program: Command): void {
               federationId: state.federationId,
               identitySeed: Buffer.from(state.identity.seed, 'base64'),
               serverPublicKey: state.serverPublicKey,
+              terms,
             },
             data,
             budget,

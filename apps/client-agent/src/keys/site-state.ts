@@ -11,7 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { ed25519PublicKeyBase64, type FederationSpec } from '@concord/protocol';
+import { ed25519PublicKeyBase64, PrivacyTermsSchema, type FederationSpec, type PrivacyTerms } from '@concord/protocol';
 import { z } from 'zod';
 
 /** Where a site keeps its keys, enrollment and local ledger (flag --state-dir, env CONCORD_AGENT_STATE_DIR). */
@@ -21,7 +21,14 @@ export const STATE_FILE = 'site.json';
 /** A problem with the site's state directory or key file; the message never contains key material. */
 export class SiteStateError extends Error {
   constructor(
-    readonly code: 'E_NOT_ENROLLED' | 'E_ALREADY_ENROLLED' | 'E_KEY_PERMISSIONS' | 'E_STATE_CORRUPT' | 'E_CAP_RAISE',
+    readonly code:
+      | 'E_NOT_ENROLLED'
+      | 'E_ALREADY_ENROLLED'
+      | 'E_KEY_PERMISSIONS'
+      | 'E_STATE_CORRUPT'
+      | 'E_CAP_RAISE'
+      | 'E_TERMS_NOT_PINNED'
+      | 'E_TERMS_ACCOUNTANT',
     message: string,
   ) {
     super(message);
@@ -47,6 +54,11 @@ const siteStateSchema = z
     cap: capSchema,
     /** the federation's spec as the aggregator returned it at enrollment (dataset schema, preprocessing) */
     spec: z.unknown().optional(),
+    /**
+     * the federation's privacy terms, pinned at enrollment beside serverPublicKey; absent in enrollments made before
+     * terms were pinned, which `run` refuses (E_TERMS_NOT_PINNED: enroll again)
+     */
+    terms: PrivacyTermsSchema.optional(),
     enrolledAt: z.string(),
   })
   .strict();
@@ -125,6 +137,32 @@ export function saveSiteState(stateDir: string, state: SiteState): void {
     closeSync(fd);
   }
   renameSync(temp, file);
+}
+
+/**
+ * The privacy terms the site pinned at enrollment, and the accountant `run` composes with: `--accountant` may only
+ * repeat the pinned one (E_TERMS_ACCOUNTANT). An enrollment from before terms were pinned is refused with
+ * E_TERMS_NOT_PINNED: its agent has nothing to check plans against, and taking terms from the first plan would
+ * trust the very party the pin guards against; the site enrolls again (a fresh token, a new --state-dir).
+ */
+export function pinnedTerms(
+  state: SiteState,
+  accountantFlag: string | undefined,
+): { terms: PrivacyTerms; accountant: 'rdp' | 'prv' } {
+  if (!state.terms) {
+    throw new SiteStateError(
+      'E_TERMS_NOT_PINNED',
+      'this enrollment predates pinned privacy terms: ask the operator for a new token and enroll again with another --state-dir',
+    );
+  }
+  const pinned = state.terms.mode === 'none' ? 'rdp' : state.terms.accountant;
+  if (accountantFlag !== undefined && accountantFlag !== pinned) {
+    throw new SiteStateError(
+      'E_TERMS_ACCOUNTANT',
+      `--accountant ${accountantFlag} differs from the accountant pinned at enrollment (${pinned})`,
+    );
+  }
+  return { terms: state.terms, accountant: pinned };
 }
 
 /** The cap in force: a site may lower its cap at any time, never raise it (E_CAP_RAISE). */

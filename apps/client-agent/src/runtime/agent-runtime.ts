@@ -2,7 +2,8 @@ import type { ErrorReply } from '@concord/protocol';
 import { SecAggError } from '@concord/secagg';
 import type { AgentContext } from './context.js';
 import { PlanRefusal, verifyPlanMessage } from './plan-check.js';
-import { RoundSession, chargePhaseOf } from './round-session.js';
+import { decidePlan } from './plan-decision.js';
+import { RoundSession } from './round-session.js';
 
 type Ack = (reply: unknown) => void;
 
@@ -20,12 +21,15 @@ export interface RuntimeHandlers {
 }
 
 /**
- * The site's side of the round protocol, transport-free: verifies plans against the pinned key, asks the site's
- * budget guard (refusing with E_CAP_EXCEEDED), runs training and SecAgg+, and keeps at most one round at a time.
+ * The site's side of the round protocol, transport-free: verifies plans against the pinned key, decides on them
+ * against the pinned terms and the site's budget guard (plan-decision.ts, coded refusals), runs training and
+ * SecAgg+, and keeps at most one round at a time. A refused plan gets the refusal as its only answer.
  */
 export class AgentRuntime {
   private session?: RoundSession;
   private readonly seenRounds = new Set<string>();
+  /** highest round number accepted in this process: a reordered (older) plan is refused */
+  private lastAcceptedRound = 0;
   private finished?: (rounds: number) => void;
   readonly done: Promise<number>;
 
@@ -81,35 +85,31 @@ export class AgentRuntime {
   }
 
   private onPlan(message: unknown): { ok: true } | ErrorReply {
+    let roundNumber = 0;
     try {
       const { plan, weights } = verifyPlanMessage(message, this.context.identity, this.seenRounds, new Date());
+      roundNumber = plan.roundNumber;
       this.seenRounds.add(plan.roundId);
-      const phase = chargePhaseOf(plan);
-      if (phase) {
-        const check = this.context.budget.check(phase);
-        if (!check.fits) {
-          const reason = `plan would spend epsilon ${check.epsilonAfter.toFixed(3)} > cap ${this.context.budget.cap.epsilon}`;
-          this.context.onEvent?.({
-            type: 'plan-refused',
-            roundNumber: plan.roundNumber,
-            code: 'E_CAP_EXCEEDED',
-            reason,
-          });
-          return { ok: false, code: 'E_CAP_EXCEEDED', reason };
-        }
-        this.context.onEvent?.({
-          type: 'plan-accepted',
-          roundNumber: plan.roundNumber,
-          epsilonAfter: check.epsilonAfter,
-        });
-      } else this.context.onEvent?.({ type: 'plan-accepted', roundNumber: plan.roundNumber, epsilonAfter: 0 });
+      if (plan.roundNumber <= this.lastAcceptedRound) {
+        throw new PlanRefusal(
+          'E_ROUND_ORDER',
+          `round ${plan.roundNumber} is not after the last round this agent accepted (${this.lastAcceptedRound})`,
+        );
+      }
+      const decision = decidePlan(plan, this.context.identity, this.context.budget);
+      this.lastAcceptedRound = plan.roundNumber;
+      this.context.onEvent?.({
+        type: 'plan-accepted',
+        roundNumber: plan.roundNumber,
+        epsilonAfter: decision.epsilonAfter,
+      });
       this.session?.abort();
-      this.session = new RoundSession(plan, weights, this.context, phase);
+      this.session = new RoundSession(plan, weights, this.context, decision);
       return { ok: true };
     } catch (error) {
       const code = error instanceof PlanRefusal ? error.code : 'E_INTERNAL';
       const reason = error instanceof Error ? error.message : 'plan refused';
-      this.context.onEvent?.({ type: 'plan-refused', roundNumber: 0, code, reason });
+      this.context.onEvent?.({ type: 'plan-refused', roundNumber, code, reason });
       return { ok: false, code, reason: reason.slice(0, 500) };
     }
   }

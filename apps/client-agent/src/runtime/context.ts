@@ -3,8 +3,8 @@
  * Keys, data and the local ledger are the site's machinery (commands/, keys/, data/, services/); the runtime only
  * uses them through these interfaces.
  */
-import type { Phase } from '@concord/dp';
-import type { PrivacyReceipt } from '@concord/protocol';
+import type { AccountantName, Phase } from '@concord/dp';
+import type { PrivacyReceipt, PrivacyTerms } from '@concord/protocol';
 
 export interface AgentIdentity {
   siteId: string;
@@ -13,6 +13,11 @@ export interface AgentIdentity {
   identitySeed: Uint8Array;
   /** The aggregator's Ed25519 public key pinned at enrollment (base64 raw 32 bytes). */
   serverPublicKey: string;
+  /**
+   * The federation's privacy terms pinned at enrollment (mode, accountant, delta, clip norm; distributed: the
+   * declared colluders c and the noise sizing rule). Every plan is decided against them (plan-decision.ts).
+   */
+  terms: PrivacyTerms;
 }
 
 /** The site's training data, already validated against the federation's schema and preprocessed. */
@@ -30,15 +35,20 @@ export type ChargePhase = Phase;
 
 /**
  * The site's own budget guard and ledger. The runtime calls `check` when a plan arrives (a plan that does not fit
- * is refused with E_CAP_EXCEEDED, whatever the aggregator asks), then `record` BEFORE the masked update leaves
- * the site (so a crash never loses a charge; a charge recorded for a round that later failed stays counted).
+ * is refused with E_CAP_EXCEEDED, whatever the aggregator asks), then `record` once the whole masked-input message
+ * is built and validated and BEFORE it leaves the site (so a malformed route never costs budget, a crash never
+ * loses a charge, and a charge recorded for a round that later failed stays counted).
  */
 export interface BudgetGuard {
   /** The cap in force now ((epsilon, delta) over every round the site ever joins). Put in every receipt. */
   readonly cap: { epsilon: number; delta: number };
+  /** How the site composes its history; must be the pinned accountant (plans are refused otherwise). */
+  readonly accountant: AccountantName;
   check(phase: ChargePhase): { fits: boolean; epsilonBefore: number; epsilonAfter: number };
-  /** Durably records a signed receipt (and its phase) before the update is sent. */
-  record(entry: { receipt: PrivacyReceipt; signature: string; phase: ChargePhase }): Promise<void>;
+  /** The highest round number charged so far (0 when none): plans at or below it are refused. */
+  lastChargedRound(): number;
+  /** Durably records a signed receipt (with its phase and round number) before the update is sent. */
+  record(entry: { receipt: PrivacyReceipt; signature: string; phase: ChargePhase; roundNumber: number }): Promise<void>;
 }
 
 export type AgentEvent =

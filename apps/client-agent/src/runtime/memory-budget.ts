@@ -10,11 +10,16 @@ import type { BudgetGuard, ChargePhase } from './context.js';
 export class MemoryBudgetGuard implements BudgetGuard {
   readonly history: ChargePhase[] = [];
   readonly receipts: { receipt: PrivacyReceipt; signature: string }[] = [];
+  private lastRound = 0;
 
   constructor(
     readonly cap: { epsilon: number; delta: number },
-    private readonly accountant: AccountantName = 'rdp',
+    readonly accountant: AccountantName = 'rdp',
   ) {}
+
+  lastChargedRound(): number {
+    return this.lastRound;
+  }
 
   check(phase: ChargePhase) {
     return checkBudget({
@@ -25,8 +30,14 @@ export class MemoryBudgetGuard implements BudgetGuard {
     });
   }
 
-  async record(entry: { receipt: PrivacyReceipt; signature: string; phase: ChargePhase }): Promise<void> {
+  async record(entry: {
+    receipt: PrivacyReceipt;
+    signature: string;
+    phase: ChargePhase;
+    roundNumber: number;
+  }): Promise<void> {
     this.history.push(entry.phase);
+    this.lastRound = Math.max(this.lastRound, entry.roundNumber);
     this.receipts.push({ receipt: entry.receipt, signature: entry.signature });
   }
 }

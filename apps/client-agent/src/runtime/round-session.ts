@@ -1,20 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import {
-  privacyPhaseOf,
-  receiptTermsOf,
+  MaskedUpdateReplySchema,
   signReceipt,
   type MaskedUpdateReply,
   type PrivacyReceipt,
   type TrainingPlan,
 } from '@concord/protocol';
 import { SecAggClient } from '@concord/secagg';
-import type { AgentContext, ChargePhase } from './context.js';
+import type { AgentContext } from './context.js';
+import type { PlanDecision } from './plan-decision.js';
 import { trainAndEncode } from './train-and-encode.js';
 
 /**
- * One round on the site, after the plan was verified and accepted: training starts at once (in the native
- * addon's worker threads), SecAgg+ stages are answered as the aggregator asks, and before the masked vector leaves,
- * the signed receipt is recorded in the site's own ledger.
+ * One round on the site, after the plan was verified and accepted (plan-decision.ts): training starts at once (in
+ * the native addon's worker threads) with exactly the decision's execution, SecAgg+ stages are answered as the
+ * aggregator asks, and once the whole masked-input reply is built and validated, the signed receipt is recorded in
+ * the site's own ledger, before the reply leaves the site.
  */
 export class RoundSession {
   readonly client: SecAggClient;
@@ -25,7 +26,7 @@ export class RoundSession {
     readonly plan: TrainingPlan,
     weights: Float32Array,
     private readonly context: AgentContext,
-    private readonly phase: ChargePhase | null,
+    private readonly decision: PlanDecision,
   ) {
     this.client = new SecAggClient({
       config: {
@@ -44,7 +45,14 @@ export class RoundSession {
       identitySecretKey: context.identity.identitySeed,
       randomBytes: (n) => new Uint8Array(randomBytes(n)),
     });
-    this.training = trainAndEncode(plan, weights, context.data, context.threads, context.device).then((r) => {
+    this.training = trainAndEncode(
+      plan,
+      decision.execution,
+      weights,
+      context.data,
+      context.threads,
+      context.device,
+    ).then((r) => {
       context.onEvent?.({
         type: 'trained',
         roundNumber: plan.roundNumber,
@@ -55,7 +63,11 @@ export class RoundSession {
     this.training.catch(() => {}); // surfaced when the masked input is asked for
   }
 
-  /** Stage 2: wait for training, record the charge locally, then mask and reply with the receipt. */
+  /**
+   * Stage 2: wait for training, mask (which validates the share route), build and validate the whole reply with
+   * its signed receipt, record the charge locally, then hand the reply over. A malformed route, a masking failure
+   * or an invalid reply throws before anything is charged (the round is then over for this site).
+   */
   async maskedUpdate(route: unknown): Promise<MaskedUpdateReply> {
     const { encoded } = await this.training;
     const p = this.context.dropoutProbability ?? 0;
@@ -63,10 +75,16 @@ export class RoundSession {
       this.abort();
       throw Object.assign(new Error('simulated dropout before masking'), { code: 'E_SIMULATED_DROPOUT' });
     }
+    let masked;
+    try {
+      masked = await this.client.maskedInput(route, encoded);
+    } finally {
+      encoded.fill(0);
+    }
+    const { receiptTerms, phase } = this.decision;
     let receipt: PrivacyReceipt | undefined;
     let receiptSignature: string | undefined;
-    const terms = receiptTermsOf(this.plan.privacy);
-    if (terms && this.phase) {
+    if (receiptTerms && phase) {
       const me = this.plan.roster.find((m) => m.siteId === this.context.identity.siteId)!;
       receipt = {
         version: 1,
@@ -75,23 +93,30 @@ export class RoundSession {
         roundId: this.plan.roundId,
         sequence: (me.lastReceipt?.sequence ?? 0) + 1,
         previousReceiptHash: me.lastReceipt?.receiptHash ?? null,
-        ...terms,
+        ...receiptTerms,
         cap: { ...this.context.budget.cap },
       };
       receiptSignature = signReceipt(receipt, this.context.identity.identitySeed);
-      await this.context.budget.record({ receipt, signature: receiptSignature, phase: this.phase });
     }
-    const masked = await this.client.maskedInput(route, encoded);
-    encoded.fill(0);
+    const reply = { ok: true as const, masked, ...(receipt ? { receipt, receiptSignature } : {}) };
+    const valid = MaskedUpdateReplySchema.safeParse(reply);
+    if (!valid.success) {
+      this.abort();
+      throw Object.assign(new Error('the masked-input reply is malformed'), { code: 'E_BAD_MESSAGE' });
+    }
+    if (receipt && receiptSignature && phase) {
+      await this.context.budget.record({
+        receipt,
+        signature: receiptSignature,
+        phase,
+        roundNumber: this.plan.roundNumber,
+      });
+    }
     this.context.onEvent?.({ type: 'update-sent', roundNumber: this.plan.roundNumber });
-    return { ok: true, masked, ...(receipt ? { receipt, receiptSignature } : {}) };
+    return reply;
   }
 
   abort(): void {
     this.client.abort();
   }
-}
-
-export function chargePhaseOf(plan: TrainingPlan): ChargePhase | null {
-  return privacyPhaseOf(plan.privacy);
 }

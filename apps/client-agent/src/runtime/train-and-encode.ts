@@ -1,12 +1,14 @@
 import { quantize, trainLocal, type ModelSpec } from '@concord/native';
 import { encodeSiteSum } from '@concord/secagg';
-import { distributedGradientClip, type TrainingPlan } from '@concord/protocol';
+import type { TrainingPlan } from '@concord/protocol';
 import type { TrainingData } from './context.js';
+import type { Execution } from './plan-decision.js';
 
 /**
- * Trains on the site's data as the plan says and encodes the result as the uint32 vector SecAgg+ masks
- * (layout: libs/protocol events/update-layout.ts). Only this vector (masked) leaves the site; the training stats
- * (loss, batch size, clipped fraction) stay local.
+ * Runs `execution` (plan-decision.ts: the numbers the site decided on, the same object its charge is computed
+ * from) on the site's data and encodes the result as the uint32 vector SecAgg+ masks (layout: libs/protocol
+ * events/update-layout.ts). Only the plan's model (spec, weights) is read from the plan. Only this vector (masked)
+ * leaves the site; the training stats (loss, batch size, clipped fraction) stay local.
  *
  * - local: DP-SGD for `steps` steps (Poisson rate q, clip C, noise sigma*C per step, native trainLocal), then the
  *   delta is fixed-point encoded.
@@ -18,7 +20,8 @@ import type { TrainingData } from './context.js';
  *   record's effect within C 2^s + sqrt(d): libs/secagg site-sum.ts).
  */
 export async function trainAndEncode(
-  plan: TrainingPlan,
+  plan: Pick<TrainingPlan, 'model'>,
+  execution: Execution,
   weights: Float32Array,
   data: TrainingData,
   threads = 1,
@@ -26,45 +29,39 @@ export async function trainAndEncode(
 ): Promise<{ encoded: Uint32Array; stats: { loss: number; meanBatchSize: number; fractionClipped: number } }> {
   const spec = plan.model.spec as ModelSpec;
   const common = { spec, weights, features: data.features, labels: data.labels, threads, device };
-  const { privacy, optimization, encoding } = plan;
-  if (privacy.mode === 'distributed') {
-    const q = privacy.sampleRate;
+  const x = execution;
+  if (x.mode === 'distributed') {
+    const q = x.sampleRate;
     const { delta, stats } = await trainLocal({
       ...common,
       steps: 1,
       learningRate: 1,
       momentum: 0,
-      privacy: { mode: 'dp', sampleRate: q, noiseMultiplier: 0, clipNorm: distributedGradientClip(privacy) },
+      privacy: { mode: 'dp', sampleRate: q, noiseMultiplier: 0, clipNorm: x.gradientClip },
     });
     const p = delta.length;
     const vector = new Float32Array(p + 1);
     const scale = -q * data.count;
     for (let i = 0; i < p; i++) vector[i] = delta[i] * scale;
-    vector[p] = privacy.distributed.countWeight * stats.meanBatchSize;
-    const d = privacy.distributed;
+    vector[p] = x.countWeight * stats.meanBatchSize;
     const encoded = await encodeSiteSum(vector, {
-      clip: encoding.clip,
-      scaleBits: d.scaleBits,
-      localNoiseVariance: d.localNoiseVariance,
+      clip: x.clamp,
+      scaleBits: x.scaleBits,
+      localNoiseVariance: x.localNoiseVariance,
     });
     return { encoded, stats };
   }
   const { delta, stats } = await trainLocal({
     ...common,
-    steps: privacy.steps,
-    learningRate: optimization.learningRate,
-    momentum: optimization.momentum,
-    proximalMu: optimization.proximalMu > 0 ? optimization.proximalMu : undefined,
+    steps: x.steps,
+    learningRate: x.learningRate,
+    momentum: x.momentum,
+    proximalMu: x.proximalMu > 0 ? x.proximalMu : undefined,
     privacy:
-      privacy.mode === 'local'
-        ? {
-            mode: 'dp',
-            sampleRate: privacy.sampleRate,
-            noiseMultiplier: privacy.noiseMultiplier,
-            clipNorm: privacy.clipNorm,
-          }
-        : { mode: 'none', batchSize: Math.min(privacy.batchSize, data.count) },
+      x.mode === 'local'
+        ? { mode: 'dp', sampleRate: x.sampleRate, noiseMultiplier: x.noiseMultiplier, clipNorm: x.clipNorm }
+        : { mode: 'none', batchSize: Math.min(x.batchSize, data.count) },
   });
-  const encoded = await quantize(delta, { clip: encoding.clip, scaleBits: encoding.scaleBits });
+  const encoded = await quantize(delta, { clip: x.encoding.clip, scaleBits: x.encoding.scaleBits });
   return { encoded, stats };
 }

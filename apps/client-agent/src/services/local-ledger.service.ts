@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { checkBudget, type AccountantName, type Phase } from '@concord/dp';
 import { parsePrivacyReceipt, verifyReceiptSignature, type PrivacyReceipt } from '@concord/protocol';
 import { z } from 'zod';
@@ -38,13 +38,21 @@ const phaseSchema = z
   .strict();
 
 const entrySchema = z
-  .object({ receipt: z.unknown(), signature: z.string(), phase: phaseSchema, recordedAt: z.string() })
+  .object({
+    receipt: z.unknown(),
+    signature: z.string(),
+    phase: phaseSchema,
+    /** the plan's round number (absent in entries written before it was recorded) */
+    roundNumber: z.number().int().min(1).optional(),
+    recordedAt: z.string(),
+  })
   .strict();
 
 export interface LocalLedgerEntry {
   receipt: PrivacyReceipt;
   signature: string;
   phase: ChargePhase;
+  roundNumber?: number;
   recordedAt: string;
 }
 
@@ -60,7 +68,7 @@ export class FileBudgetGuard implements BudgetGuard {
   private constructor(
     private readonly file: string,
     readonly cap: { epsilon: number; delta: number },
-    private readonly accountant: AccountantName,
+    readonly accountant: AccountantName,
     entries: LocalLedgerEntry[],
   ) {
     this.entries = entries;
@@ -96,8 +104,19 @@ export class FileBudgetGuard implements BudgetGuard {
     return checkBudget({ history: this.phases(), plan: [phase as Phase], cap: this.cap, accountant: this.accountant });
   }
 
-  async record(entry: { receipt: PrivacyReceipt; signature: string; phase: ChargePhase }): Promise<void> {
+  /** The highest round number charged (0 when none; entries written before round numbers were kept count 0). */
+  lastChargedRound(): number {
+    return this.entries.reduce((m, e) => Math.max(m, e.roundNumber ?? 0), 0);
+  }
+
+  async record(entry: {
+    receipt: PrivacyReceipt;
+    signature: string;
+    phase: ChargePhase;
+    roundNumber: number;
+  }): Promise<void> {
     const line: LocalLedgerEntry = { ...entry, recordedAt: new Date().toISOString() };
+    const created = !existsSync(this.file);
     const fd = openSync(this.file, 'a', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(line)}\n`);
@@ -105,11 +124,24 @@ export class FileBudgetGuard implements BudgetGuard {
     } finally {
       closeSync(fd);
     }
+    // A new file's directory entry is durable only once the directory itself is fsynced (POSIX: fsync of the file
+    // does not cover its name); without it a crash could lose the whole ledger with its first charge.
+    if (created) fsyncDirectory(dirname(this.file));
     this.entries.push(line);
   }
 
   private phases(): Phase[] {
     return this.entries.map((e) => e.phase as Phase);
+  }
+}
+
+/** fsync a directory (so entries created in it survive a crash). Exported for tests. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -144,6 +176,12 @@ function readLedger(file: string, identityPublicKey: string): LocalLedgerEntry[]
       if (!verifyReceiptSignature(receipt, entry.signature, identityPublicKey)) {
         throw new LocalLedgerError('E_LEDGER_SIGNATURE', `${file}: line ${index + 1} is not signed by this site`);
       }
-      return { receipt, signature: entry.signature, phase: entry.phase as ChargePhase, recordedAt: entry.recordedAt };
+      return {
+        receipt,
+        signature: entry.signature,
+        phase: entry.phase as ChargePhase,
+        ...(entry.roundNumber === undefined ? {} : { roundNumber: entry.roundNumber }),
+        recordedAt: entry.recordedAt,
+      };
     });
 }

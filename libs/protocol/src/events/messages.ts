@@ -4,6 +4,7 @@ import { FederationDatasetSchema, PreprocessPlanSchema } from '../federation-spe
 import { privacyReceiptSchema } from '../receipt.js';
 import { MaskedInputSchema } from '../secagg/messages.js';
 import { TrainingPlanSchema } from './plan.js';
+import { PrivacyTermsSchema } from './privacy-terms.js';
 import { PROTOCOL_ERROR_CODES } from './errors.js';
 import { PROTOCOL_LIMITS, PROTOCOL_VERSION } from './version.js';
 
@@ -113,6 +114,8 @@ export const EnrollResponseSchema = z
     serverPublicKey: z.string(),
     /** the part of the federation spec a site needs: its dataset schema and the preprocessing (a valid FederationSpec) */
     spec: z.object({ dataset: FederationDatasetSchema, preprocessing: PreprocessPlanSchema }).strict().optional(),
+    /** the federation's privacy terms, which the site pins beside serverPublicKey (events/privacy-terms.ts) */
+    terms: PrivacyTermsSchema.optional(),
   })
   .strict();
 export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;

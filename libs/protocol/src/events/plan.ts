@@ -68,6 +68,8 @@ export const PrivacyPlanSchema = z.discriminatedUnion('mode', [
       steps: z.number().int().min(1).max(1_000_000),
       clipNorm: positive,
       delta: z.number().gt(0).lt(1),
+      /** how sites compose this charge with their history (absent in plans before pinned terms: rdp) */
+      accountant: z.enum(['rdp', 'prv']).optional(),
     })
     .strict(),
   z
@@ -79,6 +81,8 @@ export const PrivacyPlanSchema = z.discriminatedUnion('mode', [
       steps: z.literal(1),
       clipNorm: positive,
       delta: z.number().gt(0).lt(1),
+      /** distributed mode is accounted with RDP only (absent in plans before pinned terms) */
+      accountant: z.literal('rdp').optional(),
       distributed: DistributedPlanSchema,
     })
     .strict(),

@@ -116,6 +116,7 @@ export function receiptTermsOf(privacy: PrivacyPlan): {
   steps: number;
   clipNorm: number;
   delta: number;
+  accountant?: 'rdp' | 'prv';
   distributed?: {
     granularity: number;
     roundingBeta: number;
@@ -134,6 +135,7 @@ export function receiptTermsOf(privacy: PrivacyPlan): {
     steps: privacy.steps,
     clipNorm: privacy.clipNorm,
     delta: privacy.delta,
+    ...(privacy.accountant === undefined ? {} : { accountant: privacy.accountant }),
   };
   if (privacy.mode === 'local') return base;
   const d = privacy.distributed;
