@@ -1,0 +1,299 @@
+/**
+ * A rogue aggregator for tests: it holds the aggregator's signing key, so every plan and message it crafts is
+ * VALIDLY signed, and it drives real agents (the agent runtime with a file-backed ledger, real SecAgg+ clients,
+ * the native trainer) through their socket handlers, acting as the SecAgg+ server with libs/secagg's state machine.
+ * It records every reply a site gives, so a test can check that a refused plan got the refusal and nothing else.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { distributedShareVariance } from '@concord/dp';
+import {
+  collusionSafeShape,
+  ed25519PublicKeyBase64,
+  PROTOCOL_VERSION,
+  SIGNING_DOMAINS,
+  signValue,
+  type PrivacyTerms,
+  type TrainingPlan,
+} from '@concord/protocol';
+import { SecAggServer } from '@concord/secagg';
+import { AgentRuntime, type AgentEvent, type RuntimeHandlers } from '../../apps/client-agent/src/index.js';
+import { FileBudgetGuard, LEDGER_FILE } from '../../apps/client-agent/src/services/local-ledger.service.js';
+
+export const MODEL = {
+  inputSize: 4,
+  layers: [{ units: 3, activation: 'none' as const }],
+  loss: 'softmax-cross-entropy' as const,
+};
+export const PARAMETERS = 15;
+export const DISTRIBUTED_TERMS: PrivacyTerms = {
+  mode: 'distributed',
+  accountant: 'rdp',
+  delta: 1e-5,
+  clipNorm: 1,
+  maxColluders: 1,
+  noiseSizing: 'threshold-minus-colluders',
+};
+export const LOCAL_TERMS: PrivacyTerms = { mode: 'local', accountant: 'rdp', delta: 1e-5, clipNorm: 1 };
+
+export interface RogueSite {
+  siteId: string;
+  seed: Uint8Array;
+  publicKey: string;
+  stateDir: string;
+  runtime: AgentRuntime;
+  handlers: RuntimeHandlers;
+  budget: FileBudgetGuard;
+  data: ReturnType<typeof siteData>;
+  events: AgentEvent[];
+  /** every (event, reply) this site answered */
+  replies: { event: string; reply: unknown }[];
+}
+
+function siteData(count: number) {
+  const features = new Float32Array(count * 4);
+  const labels = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    for (let j = 0; j < 4; j++) features[i * 4 + j] = ((i * 7 + j * 3) % 11) / 11 - 0.5;
+    labels[i] = i % 3;
+  }
+  return { features, labels, count, featureCount: 4 };
+}
+
+export class RogueAggregator {
+  readonly seed = new Uint8Array(randomBytes(32));
+  readonly publicKey = ed25519PublicKeyBase64(this.seed);
+  readonly federationId = 'rogue-federation';
+  readonly sites: RogueSite[] = [];
+  readonly weights = new Float32Array(PARAMETERS);
+  private round = 0;
+
+  constructor(
+    n: number,
+    readonly terms: PrivacyTerms,
+    o: { cap?: { epsilon: number; delta: number }; accountant?: 'rdp' | 'prv'; records?: number } = {},
+  ) {
+    for (let i = 0; i < n; i++) {
+      const seed = new Uint8Array(randomBytes(32));
+      const siteId = `site-${String(i).padStart(2, '0')}`;
+      const stateDir = mkdtempSync(join(tmpdir(), 'concord-rogue-'));
+      const budget = FileBudgetGuard.open({
+        stateDir,
+        cap: o.cap ?? { epsilon: 1000, delta: 1e-5 },
+        identityPublicKey: ed25519PublicKeyBase64(seed),
+        accountant: o.accountant ?? 'rdp',
+      });
+      const events: AgentEvent[] = [];
+      const data = siteData(o.records ?? 40);
+      const runtime = new AgentRuntime({
+        identity: {
+          siteId,
+          federationId: this.federationId,
+          identitySeed: seed,
+          serverPublicKey: this.publicKey,
+          terms,
+        },
+        data,
+        budget,
+        onEvent: (e) => events.push(e),
+      });
+      this.sites.push({
+        siteId,
+        seed,
+        publicKey: ed25519PublicKeyBase64(seed),
+        stateDir,
+        runtime,
+        handlers: runtime.handlers(),
+        budget,
+        data,
+        events,
+        replies: [],
+      });
+    }
+  }
+
+  close(): void {
+    for (const s of this.sites) rmSync(s.stateDir, { recursive: true, force: true });
+  }
+
+  /** The site's ledger file bytes ('' when absent). */
+  ledgerBytes(site: RogueSite): string {
+    try {
+      return readFileSync(join(site.stateDir, LEDGER_FILE), 'latin1');
+    } catch {
+      return '';
+    }
+  }
+
+  /** A valid plan for `sites` under this federation's terms (round numbers increase from call to call). */
+  validPlan(sites: RogueSite[] = this.sites): TrainingPlan {
+    const n = sites.length;
+    const roundNumber = ++this.round;
+    const now = Date.now();
+    const weightsBytes = new Uint8Array(this.weights.buffer.slice(0));
+    const roster = sites.map((s) => ({ siteId: s.siteId, identityPublicKey: s.publicKey, lastReceipt: null }));
+    const base = {
+      version: PROTOCOL_VERSION,
+      federationId: this.federationId,
+      roundId: `round-${roundNumber}-${randomBytes(4).toString('hex')}`,
+      roundNumber,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + 600_000).toISOString(),
+      model: {
+        spec: MODEL,
+        parameterCount: PARAMETERS,
+        sha256: createHash('sha256').update(weightsBytes).digest('hex'),
+      },
+      optimization: { learningRate: 0.1, momentum: 0, proximalMu: 0 },
+      roster,
+    };
+    const t = this.terms;
+    const c = t.mode === 'distributed' ? t.maxColluders : 0;
+    const shape = collusionSafeShape(n, c);
+    const graphSeed = randomBytes(32).toString('base64');
+    if (t.mode === 'distributed') {
+      const scaleBits = 10;
+      return {
+        ...base,
+        privacy: {
+          mode: 'distributed',
+          sampleRate: 0.5,
+          noiseMultiplier: 1,
+          steps: 1,
+          clipNorm: t.clipNorm,
+          delta: t.delta,
+          accountant: 'rdp',
+          distributed: {
+            scaleBits,
+            roundingBeta: 0,
+            dimension: PARAMETERS + 1,
+            modulusBits: 32,
+            localNoiseVariance: distributedShareVariance({
+              noiseMultiplier: 1,
+              clipNorm: t.clipNorm,
+              scaleBits,
+              threshold: shape.threshold,
+              maxColluders: c,
+            }),
+            minNoisyClients: shape.threshold - c,
+            cohortSize: n,
+            countWeight: 0.25,
+          },
+        },
+        encoding: { clip: 2 ** 31 / (2 * n * 2 ** scaleBits), scaleBits },
+        secagg: { ...shape, vectorLength: PARAMETERS + 1, graphSeed },
+      };
+    }
+    if (t.mode === 'local') {
+      return {
+        ...base,
+        privacy: {
+          mode: 'local',
+          sampleRate: 0.25,
+          noiseMultiplier: 1.1,
+          steps: 2,
+          clipNorm: t.clipNorm,
+          delta: t.delta,
+          accountant: t.accountant,
+        },
+        encoding: { clip: 1, scaleBits: 16 },
+        secagg: { ...shape, vectorLength: PARAMETERS, graphSeed },
+      };
+    }
+    return {
+      ...base,
+      privacy: { mode: 'none', batchSize: 8, steps: 2 },
+      encoding: { clip: 1, scaleBits: 16 },
+      secagg: { ...shape, vectorLength: PARAMETERS, graphSeed },
+    };
+  }
+
+  /** The plan message, validly signed with the aggregator's key. */
+  sign(plan: TrainingPlan): { plan: TrainingPlan; signature: string; weights: Uint8Array } {
+    return {
+      plan,
+      signature: signValue(SIGNING_DOMAINS.plan, plan, this.seed),
+      weights: new Uint8Array(this.weights.buffer.slice(0)),
+    };
+  }
+
+  /** Emits `event` to `site` and resolves with its acknowledgement (recorded in site.replies). */
+  ask(site: RogueSite, event: keyof RuntimeHandlers, message: unknown): Promise<unknown> {
+    return new Promise((resolve) => {
+      const handler = site.handlers[event] as (m: unknown, ack?: (r: unknown) => void) => void;
+      handler(message, (reply: unknown) => {
+        site.replies.push({ event, reply });
+        resolve(reply);
+      });
+    });
+  }
+
+  /**
+   * Runs a whole honest SecAgg+ round on `plan` with `sites` (each must accept the plan first); `tamper` may
+   * replace the message a stage sends to a site. Returns the server's outcome and every site's reply per stage.
+   */
+  async runRound(
+    plan: TrainingPlan,
+    sites: RogueSite[] = this.sites,
+    tamper?: (stage: string, siteId: string, message: unknown) => unknown,
+  ): Promise<{ status: string; sum?: Uint32Array; survivors?: readonly string[]; errors: Map<string, string> }> {
+    const errors = new Map<string, string>();
+    const server = new SecAggServer({
+      config: {
+        federationId: plan.federationId,
+        roundId: plan.roundId,
+        roster: plan.roster.map((m) => ({
+          clientId: m.siteId,
+          identityPublicKey: new Uint8Array(Buffer.from(m.identityPublicKey, 'base64')),
+        })),
+        threshold: plan.secagg.threshold,
+        neighbours: plan.secagg.neighbours,
+        vectorLength: plan.secagg.vectorLength,
+        graphSeed: new Uint8Array(Buffer.from(plan.secagg.graphSeed, 'base64')),
+      },
+      deadline: Date.now() + 600_000,
+    });
+    const byId = new Map(sites.map((s) => [s.siteId, s]));
+    const admit = (siteId: string, reply: unknown) => {
+      if ((reply as { ok?: unknown } | null)?.ok === false) {
+        errors.set(siteId, String((reply as { code?: unknown }).code));
+        return;
+      }
+      const message = (reply as { masked?: unknown }).masked ?? reply;
+      try {
+        server.receive(message, Date.now());
+      } catch (error) {
+        errors.set(siteId, String((error as { code?: unknown }).code));
+      }
+    };
+    for (const s of sites) {
+      admit(
+        s.siteId,
+        await this.ask(s, 'secagg:advertise', { federationId: plan.federationId, roundId: plan.roundId }),
+      );
+    }
+    const events = {
+      'key-roster': 'secagg:key-roster',
+      'share-route': 'secagg:share-route',
+      'consistency-request': 'secagg:consistency',
+      'unmask-request': 'secagg:unmask',
+    } as const;
+    for (let stage = 0; stage < 5; stage++) {
+      const now = Math.max(Date.now(), server.stageComplete ? 0 : server.stageDeadline);
+      const out = await server.closeStage(now, Date.now() + 600_000);
+      if (out.status === 'done') return { status: 'done', sum: out.sum, survivors: out.survivors, errors };
+      if (out.status === 'aborted') return { status: 'aborted', errors };
+      await Promise.all(
+        [...out.messages].map(async ([siteId, message]) => {
+          const site = byId.get(siteId);
+          if (!site || message.stage === 'abort') return;
+          const sent = tamper ? tamper(message.stage, siteId, message) : message;
+          admit(siteId, await this.ask(site, events[message.stage as keyof typeof events], sent));
+        }),
+      );
+    }
+    return { status: 'unfinished', errors };
+  }
+}
