@@ -37,6 +37,8 @@ export interface HarnessResult {
   rounds: number;
   seconds: number;
   curve: number[];
+  /** the final weights (tables: scored with @concord/datasets binaryMetrics by the caller) */
+  weights: Float32Array;
 }
 
 function seedBytes(...parts: (string | number)[]): Uint8Array {
@@ -69,18 +71,42 @@ function preprocessed(
 /** Runs one federation described by `spec` (already parsed) with `sites` sites; returns the final accuracy. */
 export async function runHarness(
   spec: FederationSpec,
-  o: { sites: number; partition: string; seed?: number; evalEvery?: number; log?: (line: string) => void },
+  o: {
+    sites: number;
+    partition: string;
+    seed?: number;
+    /** split seed (default: seed); tables keep it fixed while the training seed varies */
+    splitSeed?: number;
+    evalEvery?: number;
+    log?: (line: string) => void;
+    /** a table already encoded (default: MNIST) and, for by-column partitions, each train row's column value */
+    data?: { train: Dataset; test: Dataset; columnValues?: (column: string) => string[] };
+    /** a plan resolved once for many seeds (calibration is the slow part) */
+    plan?: ResolvedTrainingPlan;
+    /** the output bias at initialisation (a public class prior's logit) */
+    initialBias?: number;
+  },
 ): Promise<HarnessResult> {
   const started = performance.now();
   const seed = o.seed ?? 0;
-  const { train, test } = mnist(seed);
-  const plan: ResolvedTrainingPlan = resolveTrainingPlan(spec, { cohortSize: o.sites });
-  const { trainPre, testPre } = preprocessed(seed, plan.preprocess, train, test);
-  const parts = partitionIndices(train.labels, { sites: o.sites, scheme: parsePartitionScheme(o.partition), seed });
+  const splitSeed = o.splitSeed ?? seed;
+  const { train, test } = o.data ?? mnist(splitSeed);
+  const plan: ResolvedTrainingPlan = o.plan ?? resolveTrainingPlan(spec, { cohortSize: o.sites });
+  const { trainPre, testPre } = o.data
+    ? { trainPre: train, testPre: test }
+    : preprocessed(splitSeed, plan.preprocess, train, test);
+  const scheme = parsePartitionScheme(o.partition);
+  const parts = partitionIndices(train.labels, {
+    sites: o.sites,
+    scheme,
+    seed: splitSeed,
+    columnValues: scheme.kind === 'by-column' ? o.data?.columnValues?.(scheme.column) : undefined,
+  });
   const shards = parts.map((rows) => subset(trainPre, rows));
   const model = plan.model;
   const p = parameterCount(model);
   let weights = initWeights(model, seedBytes('init', seed));
+  if (o.initialBias !== undefined) weights[p - 1] = o.initialBias;
   let state = initialOptimizerState(plan.serverOptimizer, p);
   const curve: number[] = [];
   // experiment only: an exponential moving average of the released weights (post-processing, no privacy cost)
@@ -177,5 +203,6 @@ export async function runHarness(
     rounds: plan.rounds,
     seconds: (performance.now() - started) / 1000,
     curve,
+    weights,
   };
 }

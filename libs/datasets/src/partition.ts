@@ -1,9 +1,15 @@
 import { createSeededRandom, shuffleInPlace } from './seeded-random.js';
 
 export type PartitionScheme =
-  { kind: 'iid' } | { kind: 'dirichlet'; alpha: number } | { kind: 'classes'; perSite: number };
+  | { kind: 'iid' }
+  | { kind: 'dirichlet'; alpha: number }
+  | { kind: 'classes'; perSite: number }
+  | { kind: 'by-column'; column: string };
 
-/** Parses the CLI form: `iid`, `dirichlet:ALPHA` (ALPHA > 0) or `classes:K` (integer K >= 1). */
+/**
+ * Parses the CLI form: `iid`, `dirichlet:ALPHA` (ALPHA > 0), `classes:K` (integer K >= 1) or `by-column:NAME`
+ * (tables: sites by a categorical column's values, see partitionByValues).
+ */
 export function parsePartitionScheme(text: string): PartitionScheme {
   if (typeof text !== 'string') throw new TypeError('partition must be a string');
   if (text === 'iid') return { kind: 'iid' };
@@ -15,7 +21,10 @@ export function parsePartitionScheme(text: string): PartitionScheme {
   if (extra === undefined && kind === 'classes' && arg && Number.isInteger(value) && value >= 1) {
     return { kind: 'classes', perSite: value };
   }
-  throw new RangeError(`partition must be iid, dirichlet:ALPHA (ALPHA > 0) or classes:K (K >= 1), got '${text}'`);
+  if (extra === undefined && kind === 'by-column' && arg) return { kind: 'by-column', column: arg };
+  throw new RangeError(
+    `partition must be iid, dirichlet:ALPHA (ALPHA > 0), classes:K (K >= 1) or by-column:NAME, got '${text}'`,
+  );
 }
 
 /**
@@ -28,7 +37,13 @@ export function parsePartitionScheme(text: string): PartitionScheme {
  */
 export function partitionIndices(
   labels: ArrayLike<number>,
-  options: { sites: number; scheme: PartitionScheme; seed?: number | string },
+  options: {
+    sites: number;
+    scheme: PartitionScheme;
+    seed?: number | string;
+    /** by-column: each row's value in the scheme's column */
+    columnValues?: readonly string[];
+  },
 ): number[][] {
   const { sites, scheme } = options;
   if (!Number.isInteger(sites) || sites < 1) throw new RangeError(`sites must be a positive integer, got ${sites}`);
@@ -76,9 +91,41 @@ export function partitionIndices(
       }
       return result.map((site) => shuffleInPlace(site, random));
     }
+    case 'by-column': {
+      if (!options.columnValues || options.columnValues.length !== labels.length)
+        throw new RangeError(`partition by-column:${scheme.column} needs the column's value for every row`);
+      return partitionByValues(options.columnValues, sites);
+    }
     default:
       throw new RangeError(`unknown partition scheme ${(scheme as { kind: string }).kind}`);
   }
+}
+
+/**
+ * Sites by a categorical column's values (a natural non-IID split: all rows with one value go to one site). Rule:
+ * the distinct values in decreasing order of row count (ties: by value, in code-unit order), each given to the
+ * site holding the fewest rows so far (ties: the lowest site index), i.e. greedy longest-processing-time
+ * balancing. RangeError when there are fewer distinct values than sites (a site would be empty).
+ */
+export function partitionByValues(values: readonly string[], sites: number): number[][] {
+  if (!Array.isArray(values)) throw new TypeError('values must be an array of strings');
+  if (!Number.isInteger(sites) || sites < 1) throw new RangeError(`sites must be a positive integer, got ${sites}`);
+  const byValue = new Map<string, number[]>();
+  values.forEach((v, row) => {
+    const group = byValue.get(v);
+    if (group) group.push(row);
+    else byValue.set(v, [row]);
+  });
+  if (byValue.size < sites)
+    throw new RangeError(`the column has ${byValue.size} distinct values, fewer than the ${sites} sites`);
+  const ordered = [...byValue].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const result: number[][] = Array.from({ length: sites }, () => []);
+  for (const [, rows] of ordered) {
+    let smallest = 0;
+    for (let s = 1; s < sites; s++) if (result[s].length < result[smallest].length) smallest = s;
+    result[smallest].push(...rows);
+  }
+  return result.map((site) => site.sort((a, b) => a - b));
 }
 
 function groupByLabel(rows: readonly number[], labels: ArrayLike<number>): Map<number, number[]> {

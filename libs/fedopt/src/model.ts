@@ -1,5 +1,5 @@
 /** Sizes of a federation's model, computed without loading the native addon. */
-import { preprocessedSize } from '@concord/datasets';
+import { encodedWidth, preprocessedSize } from '@concord/datasets';
 import type { FederationModel, FederationSpec } from '@concord/protocol';
 import { FedOptError } from './optimizers.js';
 
@@ -26,5 +26,15 @@ export function preprocessedInputSize(
     return preprocessedSize(plan, rawInputSize);
   } catch (error) {
     throw new FedOptError('E_FEDOPT_SPEC', `preprocessing: ${(error as Error).message}`);
+  }
+}
+
+/** Features per row of a table dataset before any preprocessing step: its numeric columns, or its encoded width. */
+export function tableInputSize(dataset: Extract<FederationSpec['dataset'], { kind: 'table' }>): number {
+  if (dataset.featureColumns) return dataset.featureColumns.length;
+  try {
+    return encodedWidth({ columns: dataset.columns ?? [] });
+  } catch (error) {
+    throw new FedOptError('E_FEDOPT_SPEC', `dataset.columns: ${(error as Error).message}`);
   }
 }

@@ -4,7 +4,7 @@
  * calibrated so that a site that joins EVERY round ends the federation at exactly the target (epsilon, delta)
  * (calibration.ts). A site that joins fewer rounds spends less; the ledger records what it actually spent.
  */
-import { parameterCountOf, preprocessedInputSize } from './model.js';
+import { parameterCountOf, preprocessedInputSize, tableInputSize } from './model.js';
 import {
   collusionSafeShape,
   DEFAULT_MAX_COLLUDERS,
@@ -148,6 +148,10 @@ function quietestSampleRate(
 }
 
 function defaultModel(spec: FederationSpec, inputSize: number): FederationModel {
+  // a binary table (positiveClass): logistic regression, one logit with sigmoid cross-entropy
+  if (spec.dataset.kind === 'table' && spec.dataset.positiveClass !== undefined) {
+    return { inputSize, layers: [{ units: 1, activation: 'none' }], loss: 'sigmoid-binary-cross-entropy' };
+  }
   const classes = spec.dataset.kind === 'mnist' ? 10 : spec.dataset.classes.length;
   return {
     inputSize,
@@ -157,6 +161,25 @@ function defaultModel(spec: FederationSpec, inputSize: number): FederationModel 
     ],
     loss: 'softmax-cross-entropy',
   };
+}
+
+/**
+ * The tabular binary defaults (FEDERATION_DEFAULTS.table, argued there and in docs/benchmarks.md): they apply to a
+ * table with schema-driven `columns` and a `positiveClass`, for the fields the spec leaves out. Public inputs only:
+ * the mode, the number of declared columns, the default server momentum.
+ */
+function tableDefaults(
+  spec: FederationSpec,
+  mode: PrivacyMode,
+): { rounds?: number; localSteps?: number; serverLearningRate?: number } {
+  const d = spec.dataset;
+  if (d.kind !== 'table' || d.columns === undefined || d.positiveClass === undefined) return {};
+  const T = FEDERATION_DEFAULTS.table;
+  if (mode === 'local') return { ...T.local };
+  if (mode !== 'distributed') return {};
+  const momentum = spec.server.momentum ?? FEDERATION_DEFAULTS.distributed.server.momentum;
+  const curvature = (d.columns.length + 1) / 4;
+  return { serverLearningRate: Math.min(T.distributed.maxServerLearningRate, (1 + momentum) / curvature) };
 }
 
 /**
@@ -196,7 +219,7 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
   const honestShares = threshold - maxColluders;
   const minSites = spec.cohort.minSites ?? Math.max(2, threshold);
 
-  const rawInput = spec.dataset.kind === 'mnist' ? 28 * 28 : spec.dataset.featureColumns.length;
+  const rawInput = spec.dataset.kind === 'mnist' ? 28 * 28 : tableInputSize(spec.dataset);
   const preprocess: PreprocessPlan =
     spec.preprocessing ?? (spec.dataset.kind === 'mnist' ? structuredClone(D.mnistPreprocessing) : { steps: [] });
   const inputSize = preprocessedInputSize(preprocess, rawInput);
@@ -208,10 +231,11 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
     );
   }
   const parameterCount = parameterCountOf(model);
-  const rounds = spec.rounds ?? modeDefaults.rounds;
+  const table = tableDefaults(spec, mode);
+  const rounds = spec.rounds ?? table.rounds ?? modeDefaults.rounds;
   const server: Required<ServerOptimizerConfig> = {
     name: spec.server.optimizer ?? modeDefaults.server.optimizer,
-    learningRate: spec.server.learningRate ?? modeDefaults.server.learningRate,
+    learningRate: spec.server.learningRate ?? table.serverLearningRate ?? modeDefaults.server.learningRate,
     momentum: spec.server.momentum ?? modeDefaults.server.momentum,
     secondMomentDecay: spec.server.secondMomentDecay ?? modeDefaults.server.secondMomentDecay,
     adaptivity: spec.server.adaptivity ?? modeDefaults.server.adaptivity,
@@ -236,7 +260,7 @@ export function resolveTrainingPlan(spec: FederationSpec, context: PlanContext =
     const target = p.noiseMultiplier === undefined ? (p.epsilon ?? D.epsilon) : undefined;
     if (mode === 'local') {
       const sampleRate = p.sampleRate ?? D.local.sampleRate;
-      const localSteps = p.localSteps ?? D.local.localSteps;
+      const localSteps = p.localSteps ?? table.localSteps ?? D.local.localSteps;
       const clipNorm = p.clipNorm ?? D.local.clipNorm;
       const { noiseMultiplier, epsilon } =
         target === undefined

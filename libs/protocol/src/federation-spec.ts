@@ -44,7 +44,48 @@ export const FederationModelSchema = z
   .strict();
 export type FederationModel = z.infer<typeof FederationModelSchema>;
 
-/** What each site's data looks like: the MNIST trial dataset, or a table (CSV) with named columns. */
+const token = z.string().max(128);
+const missingTokens = z.array(token).min(1).max(16).optional();
+
+/**
+ * One column of a table under public, schema-driven preprocessing (libs/datasets tabular.ts): a numeric column with
+ * public bounds (clipped, then `linear` or `log1p` scaled to [-1, 1]; missing tokens add an indicator feature), or
+ * a categorical column one-hot over its declared values plus an "other" slot (missing tokens: their own category).
+ */
+export const TableColumnSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      name: identifier,
+      type: z.literal('numeric'),
+      min: z.number().finite(),
+      max: z.number().finite(),
+      scale: z.enum(['linear', 'log1p']).optional(),
+      missing: missingTokens,
+    })
+    .strict()
+    .refine((c) => c.min < c.max, { message: 'min must be below max' }),
+  z
+    .object({
+      name: identifier,
+      type: z.literal('categorical'),
+      values: z.array(token.min(1)).min(1).max(4096),
+      missing: missingTokens,
+    })
+    .strict()
+    .refine((c) => new Set(c.values).size === c.values.length, { message: 'values must be distinct' })
+    .refine((c) => !(c.missing ?? []).some((t) => c.values.includes(t)), {
+      message: 'a missing token must not be a declared value',
+    }),
+]);
+export type TableColumnSpec = z.infer<typeof TableColumnSchema>;
+
+/**
+ * What each site's data looks like: the MNIST trial dataset, or a table (CSV) with named columns. A table gives
+ * either `featureColumns` (numeric, already scaled, used as they are) or `columns` (schema-driven preprocessing).
+ * `positiveClass` makes the task binary (label 1 for that class, 0 for the others; a sigmoid model by default);
+ * `classPrior` is a PUBLIC prior of the positive class (documentation, registry), used only to initialise the
+ * output bias to its logit.
+ */
 export const FederationDatasetSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('mnist') }).strict(),
   z
@@ -53,21 +94,45 @@ export const FederationDatasetSchema = z.discriminatedUnion('kind', [
       featureColumns: z
         .array(identifier)
         .min(1)
-        .max(1 << 16),
+        .max(1 << 16)
+        .optional(),
+      columns: z
+        .array(TableColumnSchema)
+        .min(1)
+        .max(1 << 12)
+        .optional(),
       labelColumn: identifier,
       /** class labels as they appear in the label column; their order defines the class indices */
       classes: z
         .array(z.string().min(1).max(128))
         .min(2)
         .max(1 << 16),
+      positiveClass: z.string().min(1).max(128).optional(),
+      classPrior: z.number().gt(0).lt(1).optional(),
     })
     .strict()
-    .refine((d) => !d.featureColumns.includes(d.labelColumn), { message: 'labelColumn must not be a feature column' })
-    .refine((d) => new Set(d.featureColumns).size === d.featureColumns.length, {
-      message: 'featureColumns must be distinct',
+    .refine((d) => (d.featureColumns === undefined) !== (d.columns === undefined), {
+      message: 'give featureColumns (numeric, used as they are) or columns (schema-driven preprocessing), not both',
     })
-    .refine((d) => new Set(d.classes).size === d.classes.length, { message: 'classes must be distinct' }),
+    .refine((d) => !tableFeatureNames(d).includes(d.labelColumn), {
+      message: 'labelColumn must not be a feature column',
+    })
+    .refine((d) => new Set(tableFeatureNames(d)).size === tableFeatureNames(d).length, {
+      message: 'feature column names must be distinct',
+    })
+    .refine((d) => new Set(d.classes).size === d.classes.length, { message: 'classes must be distinct' })
+    .refine((d) => d.positiveClass === undefined || d.classes.includes(d.positiveClass), {
+      message: 'positiveClass must be one of the classes',
+    })
+    .refine((d) => d.classPrior === undefined || d.positiveClass !== undefined, {
+      message: 'classPrior needs positiveClass (binary tasks)',
+    }),
 ]);
+
+/** The feature column names of a table dataset, in order, whichever form it uses. */
+export function tableFeatureNames(d: { featureColumns?: string[]; columns?: { name: string }[] }): string[] {
+  return d.featureColumns ?? (d.columns ?? []).map((c) => c.name);
+}
 export type FederationDataset = z.infer<typeof FederationDatasetSchema>;
 
 /** Data-independent preprocessing (libs/datasets preprocess.ts): constants only, never fitted on data. */
@@ -276,6 +341,20 @@ export const FEDERATION_DEFAULTS = Object.freeze({
       secondMomentDecay: 0.99,
       adaptivity: 1e-3,
     },
+  },
+  /**
+   * Binary tables with schema-driven columns (docs/benchmarks.md "Tabular binary tasks" gives the argument for each
+   * value; they depend only on the spec, the schema and the cohort size, never on a site's rows):
+   * - local: ONE DP-SGD step per round (several local steps drift towards each site's own label balance under
+   *   non-IID splits) and 100 rounds (logistic regression on a few hundred features is convex and converges in
+   *   about 100 momentum steps; fewer rounds, less noise per round).
+   * - distributed: the server step is half the heavy-ball stability limit on the worst-case curvature the schema
+   *   allows, lr = (1 + momentum) / L with L = (columns + 1) / 4 (every encoded row has at most one non-zero of
+   *   magnitude <= 1 per column, plus the bias; the logistic loss's second derivative is <= 1/4), capped at 1.
+   */
+  table: {
+    local: { rounds: 100, localSteps: 1 },
+    distributed: { maxServerLearningRate: 1 },
   },
 });
 

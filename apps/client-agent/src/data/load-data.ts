@@ -5,10 +5,14 @@ import {
   partitionIndices,
   preprocessDataset,
   subset,
+  encodedWidth,
+  encodeLabel,
+  encodeValue,
+  TableValueError,
   type Dataset,
   type PreprocessPlan,
 } from '@concord/datasets';
-import type { FederationDataset } from '@concord/protocol';
+import { tableFeatureNames, type FederationDataset } from '@concord/protocol';
 import { parse } from 'csv-parse/sync';
 
 /** Data that does not match the federation's schema; the message names the file, row and column. */
@@ -23,8 +27,11 @@ export class DataError extends Error {
 type TableSchema = Extract<FederationDataset, { kind: 'table' }>;
 
 /**
- * Reads a CSV with a header row and checks it against the federation's table schema: every feature column present
- * and numeric and finite in every row, the label in the declared classes. Rows keep the file's order.
+ * Reads a CSV with a header row and checks it against the federation's table schema, with the file, line and
+ * column of the first bad value. With `columns` (schema-driven): each column encoded by its public declaration
+ * (libs/datasets tabular.ts: bounds, vocabulary, missing tokens); with `featureColumns`: every feature numeric and
+ * finite, used as it is. The label must be one of the declared classes (0/1 when the task is binary). Rows keep the
+ * file's order.
  */
 export function loadCsvDataset(file: string, schema: TableSchema, labelColumn: string): Dataset {
   if (labelColumn !== schema.labelColumn) {
@@ -46,33 +53,33 @@ export function loadCsvDataset(file: string, schema: TableSchema, labelColumn: s
   }
   if (records.length === 0) throw new DataError(`${file}: no data rows`);
   const header = Object.keys(records[0].record);
-  for (const column of [...schema.featureColumns, schema.labelColumn]) {
+  for (const column of [...tableFeatureNames(schema), schema.labelColumn]) {
     if (!header.includes(column)) throw new DataError(`${file}: missing column ${column}`);
   }
-  const classIndex = new Map(schema.classes.map((c, i) => [c, i]));
-  const width = schema.featureColumns.length;
+  const labelSchema = { ...schema, columns: [] };
+  const numeric = (schema.featureColumns ?? []).map((name) => ({ name, type: 'numeric' as const }));
+  const width = schema.columns ? encodedWidth({ columns: schema.columns }) : numeric.length;
   const features = new Float32Array(records.length * width);
   const labels = new Float32Array(records.length);
   records.forEach(({ record, info }, row) => {
-    schema.featureColumns.forEach((column, j) => {
-      const raw = record[column];
-      const value = raw === '' || raw === undefined ? Number.NaN : Number(raw);
-      if (!Number.isFinite(value)) {
-        throw new DataError(
-          `${file}: line ${info.lines}, column ${column}: expected a finite number, got '${raw ?? ''}'`,
-        );
+    try {
+      let offset = row * width;
+      for (const column of schema.columns ?? []) offset = encodeValue(column, record[column.name], features, offset);
+      for (const column of numeric) {
+        const raw = record[column.name];
+        const value = raw === '' || raw === undefined ? Number.NaN : Number(raw);
+        if (!Number.isFinite(value))
+          throw new TableValueError(column.name, `expected a finite number, got '${raw ?? ''}'`);
+        features[offset++] = value;
       }
-      features[row * width + j] = value;
-    });
-    const label = classIndex.get(record[schema.labelColumn]);
-    if (label === undefined) {
-      throw new DataError(
-        `${file}: line ${info.lines}, column ${schema.labelColumn}: '${record[schema.labelColumn]}' is not one of the classes ${schema.classes.join(', ')}`,
-      );
+      labels[row] = encodeLabel(labelSchema, record[schema.labelColumn]);
+    } catch (error) {
+      if (!(error instanceof TableValueError)) throw error;
+      throw new DataError(`${file}: line ${info.lines}, column ${error.column}: ${error.message}`);
     }
-    labels[row] = label;
   });
-  return { features, labels, count: records.length, featureCount: width, classCount: schema.classes.length };
+  const classCount = schema.positiveClass === undefined ? schema.classes.length : 2;
+  return { features, labels, count: records.length, featureCount: width, classCount };
 }
 
 /** `i/n`: this site's shard index and the number of shards (0 <= i < n). */
