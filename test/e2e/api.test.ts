@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { readSafetensors, verifyOwnershipCertificate } from '@concord/watermark';
 import { modelVersions } from '../../apps/aggregator/src/db/schema/model-versions.js';
 import { KeyRepository } from '../../apps/aggregator/src/repositories/key.repository.js';
-import { certificateSalt } from '../../apps/aggregator/src/services/operator.service.js';
+import { certificateSalt } from '../../apps/aggregator/src/services/models.service.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLedgerExport } from '../../apps/aggregator/src/db/ledger-export.js';

@@ -1,55 +1,65 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard, Principal, Roles } from '../guards/api-key.guard.js';
-import { OperatorExceptionFilter } from '../guards/operator-exception.filter.js';
+import { ZodPipe } from '../pipes/zod.pipe.js';
 import type { ApiPrincipal } from '../services/api-key.service.js';
-import { OperatorService } from '../services/operator.service.js';
+import { FederationsService } from '../services/federations.service.js';
 import { ApiPagedQuery, openApiBody } from '../dtos/openapi.js';
-import { CreateFederationBodySchema } from '../dtos/operator.dto.js';
+import {
+  CreateFederationBodySchema,
+  FederationListQuerySchema,
+  IdSchema,
+  type CreateFederationBody,
+  type FederationListQuery,
+} from '../dtos/operator.dto.js';
+
+const FederationId = new ZodPipe(IdSchema, 'federationId');
 
 @ApiTags('federations')
 @ApiSecurity('api-key')
 @Controller('api/federations')
 @UseGuards(ApiKeyGuard)
-@UseFilters(OperatorExceptionFilter)
 @Roles('operator')
 export class FederationsController {
-  constructor(@Inject(OperatorService) private readonly operator: OperatorService) {}
+  constructor(@Inject(FederationsService) private readonly federations: FederationsService) {}
 
   @Get()
   @Roles('operator', 'auditor')
   @ApiPagedQuery({ status: ['draft', 'active', 'paused', 'completed', 'archived'] })
-  list(@Query() query: unknown) {
-    return this.operator.listFederations(query);
+  list(@Query(new ZodPipe(FederationListQuerySchema, 'query')) query: FederationListQuery) {
+    return this.federations.list(query);
   }
 
   @Post()
   @ApiBody(openApiBody(CreateFederationBodySchema))
-  create(@Body() body: unknown, @Principal() actor: ApiPrincipal) {
-    return this.operator.createFederation(body, actor);
+  create(
+    @Body(new ZodPipe(CreateFederationBodySchema, 'body')) body: CreateFederationBody,
+    @Principal() actor: ApiPrincipal,
+  ) {
+    return this.federations.create(body, actor);
   }
 
   @Get(':federationId')
   @Roles('operator', 'auditor')
-  get(@Param('federationId') id: string) {
-    return this.operator.getFederation(id);
+  get(@Param('federationId', FederationId) id: string) {
+    return this.federations.get(id);
   }
 
   @Post(':federationId/pause')
   @HttpCode(200)
-  pause(@Param('federationId') id: string, @Principal() actor: ApiPrincipal) {
-    return this.operator.changeFederation(id, 'pause', actor);
+  pause(@Param('federationId', FederationId) id: string, @Principal() actor: ApiPrincipal) {
+    return this.federations.change(id, 'pause', actor);
   }
 
   @Post(':federationId/resume')
   @HttpCode(200)
-  resume(@Param('federationId') id: string, @Principal() actor: ApiPrincipal) {
-    return this.operator.changeFederation(id, 'resume', actor);
+  resume(@Param('federationId', FederationId) id: string, @Principal() actor: ApiPrincipal) {
+    return this.federations.change(id, 'resume', actor);
   }
 
   @Post(':federationId/archive')
   @HttpCode(200)
-  archive(@Param('federationId') id: string, @Principal() actor: ApiPrincipal) {
-    return this.operator.changeFederation(id, 'archive', actor);
+  archive(@Param('federationId', FederationId) id: string, @Principal() actor: ApiPrincipal) {
+    return this.federations.change(id, 'archive', actor);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Request shapes of the dashboard API (zod), parsed in the service layer so every bad input becomes a 400 with a
+ * Request shapes of the dashboard API (zod), parsed at the edge (pipes/zod.pipe.ts) so every bad input becomes a 400 with a
  * code and the path of each bad field. The OpenAPI document describes the same shapes (see dtos/openapi.ts).
  */
 import { z } from 'zod';
@@ -70,3 +70,15 @@ export const CreateKeyBodySchema = z
 
 export const IdSchema = uuid;
 export const VersionSchema = z.coerce.number().int().min(0).max(2_147_483_647);
+
+export type PageQuery = z.output<typeof PageQuerySchema>;
+export type FederationListQuery = z.output<typeof FederationListQuerySchema>;
+export type CreateFederationBody = z.output<typeof CreateFederationBodySchema>;
+export type IssueTokenBody = z.output<typeof IssueTokenBodySchema>;
+export type TokenListQuery = z.output<typeof TokenListQuerySchema>;
+export type SiteListQuery = z.output<typeof SiteListQuerySchema>;
+export type RoundListQuery = z.output<typeof RoundListQuerySchema>;
+export type MetricListQuery = z.output<typeof MetricListQuerySchema>;
+export type AuditListQuery = z.output<typeof AuditListQuerySchema>;
+export type KeyListQuery = z.output<typeof KeyListQuerySchema>;
+export type CreateKeyBody = z.output<typeof CreateKeyBodySchema>;

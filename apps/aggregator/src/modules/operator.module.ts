@@ -16,14 +16,28 @@ import { DatabaseRepository } from '../repositories/database.repository.js';
 import { FederationRepository } from '../repositories/federation.repository.js';
 import { KeyRepository } from '../repositories/key.repository.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
-import { MetricsQueryRepository, OperatorQueryRepository } from '../repositories/operator-query.repository.js';
+import { AuditLogRepository } from '../repositories/audit-log.repository.js';
+import { EnrollmentTokenRepository } from '../repositories/enrollment-token.repository.js';
+import { FederationQueryRepository } from '../repositories/federation-query.repository.js';
+import { MetricRepository } from '../repositories/metric.repository.js';
+import { MetricsQueryRepository } from '../repositories/metrics-query.repository.js';
+import { ModelVersionRepository } from '../repositories/model-version.repository.js';
+import { RoundQueryRepository } from '../repositories/round-query.repository.js';
+import { SiteRepository } from '../repositories/site.repository.js';
 import { MetricsRepository } from '../repositories/metrics.repository.js';
 import { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
 import { MetricsService } from '../services/metrics.service.js';
 import { ApiKeyService } from '../services/api-key.service.js';
 import { EnrollmentService } from '../services/enrollment.service.js';
 import { FederationRunnerService } from '../services/federation-runner.service.js';
-import { OperatorService } from '../services/operator.service.js';
+import { BudgetsService } from '../services/budgets.service.js';
+import { FederationsService } from '../services/federations.service.js';
+import { KeysService } from '../services/keys.service.js';
+import { LedgerAuditCache } from '../services/ledger-audit-cache.js';
+import { ModelsService } from '../services/models.service.js';
+import { RoundsService } from '../services/rounds.service.js';
+import { SitesService } from '../services/sites.service.js';
+import { TokensService } from '../services/tokens.service.js';
 import { FederationModule } from './federation.module.js';
 
 /** Requests per minute per client on the token and key endpoints (env CONCORD_RATE_LIMIT_PER_MINUTE, read at boot). */
@@ -47,32 +61,67 @@ const rateLimit = () => [{ ttl: 60_000, limit: Math.max(1, Number(process.env.CO
       useFactory: (d: DatabaseRepository) => new ApiKeyRepository(d.db),
       inject: [DatabaseRepository],
     },
-    {
-      provide: OperatorQueryRepository,
-      useFactory: (d: DatabaseRepository) => new OperatorQueryRepository(d.db),
+    ...[
+      FederationQueryRepository,
+      EnrollmentTokenRepository,
+      SiteRepository,
+      RoundQueryRepository,
+      ModelVersionRepository,
+      MetricRepository,
+      AuditLogRepository,
+    ].map((repository) => ({
+      provide: repository,
+      useFactory: (d: DatabaseRepository) => new repository(d.db),
       inject: [DatabaseRepository],
-    },
+    })),
     { provide: ApiKeyService, useFactory: (r: ApiKeyRepository) => new ApiKeyService(r), inject: [ApiKeyRepository] },
     {
-      provide: OperatorService,
+      provide: LedgerAuditCache,
+      useFactory: (l: LedgerRepository) => new LedgerAuditCache(l),
+      inject: [LedgerRepository],
+    },
+    {
+      provide: FederationsService,
       useFactory: (
-        queries: OperatorQueryRepository,
-        federations: FederationRepository,
-        ledger: LedgerRepository,
-        keys: KeyRepository,
-        enrollment: EnrollmentService,
-        runner: FederationRunnerService,
-        apiKeys: ApiKeyService,
-      ) => new OperatorService({ queries, federations, ledger, keys, enrollment, runner, apiKeys }),
-      inject: [
-        OperatorQueryRepository,
-        FederationRepository,
-        LedgerRepository,
-        KeyRepository,
-        EnrollmentService,
-        FederationRunnerService,
-        ApiKeyService,
-      ],
+        f: FederationRepository,
+        q: FederationQueryRepository,
+        a: AuditLogRepository,
+        r: FederationRunnerService,
+      ) => new FederationsService(f, q, a, r),
+      inject: [FederationRepository, FederationQueryRepository, AuditLogRepository, FederationRunnerService],
+    },
+    {
+      provide: TokensService,
+      useFactory: (f: FederationsService, e: EnrollmentService, t: EnrollmentTokenRepository, a: AuditLogRepository) =>
+        new TokensService(f, e, t, a),
+      inject: [FederationsService, EnrollmentService, EnrollmentTokenRepository, AuditLogRepository],
+    },
+    {
+      provide: BudgetsService,
+      useFactory: (f: FederationsService, r: FederationRepository, l: LedgerRepository, c: LedgerAuditCache) =>
+        new BudgetsService(f, r, l, c),
+      inject: [FederationsService, FederationRepository, LedgerRepository, LedgerAuditCache],
+    },
+    {
+      provide: SitesService,
+      useFactory: (f: FederationsService, s: SiteRepository, b: BudgetsService, a: AuditLogRepository) =>
+        new SitesService(f, s, b, a),
+      inject: [FederationsService, SiteRepository, BudgetsService, AuditLogRepository],
+    },
+    {
+      provide: RoundsService,
+      useFactory: (f: FederationsService, r: RoundQueryRepository, m: MetricRepository) => new RoundsService(f, r, m),
+      inject: [FederationsService, RoundQueryRepository, MetricRepository],
+    },
+    {
+      provide: ModelsService,
+      useFactory: (f: FederationsService, m: ModelVersionRepository, k: KeyRepository) => new ModelsService(f, m, k),
+      inject: [FederationsService, ModelVersionRepository, KeyRepository],
+    },
+    {
+      provide: KeysService,
+      useFactory: (f: FederationRepository, k: ApiKeyService, a: AuditLogRepository) => new KeysService(f, k, a),
+      inject: [FederationRepository, ApiKeyService, AuditLogRepository],
     },
     { provide: MetricsRepository, useFactory: () => new MetricsRepository() },
     {
@@ -94,7 +143,7 @@ const rateLimit = () => [{ ttl: 60_000, limit: Math.max(1, Number(process.env.CO
     MetricsAccessGuard,
     { provide: APP_FILTER, useClass: OperatorExceptionFilter },
   ],
-  exports: [ApiKeyService, OperatorService, MetricsRepository],
+  exports: [ApiKeyService, MetricsRepository],
 })
 export class OperatorModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

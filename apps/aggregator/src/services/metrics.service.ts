@@ -1,7 +1,7 @@
 import type { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
 import type { LedgerRepository } from '../repositories/ledger.repository.js';
 import type { MetricsRepository } from '../repositories/metrics.repository.js';
-import type { MetricsQueryRepository } from '../repositories/operator-query.repository.js';
+import type { MetricsQueryRepository } from '../repositories/metrics-query.repository.js';
 import { auditLedger, type AuditReport } from './ledger-audit.js';
 
 /**

@@ -1,0 +1,54 @@
+import { and, desc, eq, gt, isNotNull, isNull, lte, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { enrollmentTokens } from '../db/schema/enrollment-tokens.js';
+import { countOf, paged, type Page } from './paging.js';
+
+export type TokenState = 'active' | 'used' | 'expired';
+
+/** Enrollment tokens as operators see them: listed without their hash, revoked by expiring them. */
+export class EnrollmentTokenRepository {
+  constructor(private readonly db: Db) {}
+
+  listTokens(federationId: string, filter: { state?: TokenState }, now: Date, page: Page) {
+    const conditions: SQL[] = [eq(enrollmentTokens.federationId, federationId)];
+    if (filter.state === 'used') conditions.push(isNotNull(enrollmentTokens.usedAt));
+    if (filter.state === 'active')
+      conditions.push(isNull(enrollmentTokens.usedAt), gt(enrollmentTokens.expiresAt, now));
+    if (filter.state === 'expired')
+      conditions.push(isNull(enrollmentTokens.usedAt), lte(enrollmentTokens.expiresAt, now));
+    const where = and(...conditions);
+    return paged(
+      this.db
+        .select({
+          id: enrollmentTokens.id,
+          federationId: enrollmentTokens.federationId,
+          expiresAt: enrollmentTokens.expiresAt,
+          usedAt: enrollmentTokens.usedAt,
+          usedBySiteId: enrollmentTokens.usedBySiteId,
+          createdAt: enrollmentTokens.createdAt,
+        })
+        .from(enrollmentTokens)
+        .where(where)
+        .orderBy(desc(enrollmentTokens.createdAt))
+        .limit(page.limit)
+        .offset(page.offset),
+      countOf(this.db, enrollmentTokens, where),
+      page,
+    );
+  }
+  async revokeToken(federationId: string, tokenId: string, now: Date): Promise<boolean> {
+    const rows = await this.db
+      .update(enrollmentTokens)
+      .set({ expiresAt: now })
+      .where(
+        and(
+          eq(enrollmentTokens.id, tokenId),
+          eq(enrollmentTokens.federationId, federationId),
+          isNull(enrollmentTokens.usedAt),
+          gt(enrollmentTokens.expiresAt, now),
+        ),
+      )
+      .returning({ id: enrollmentTokens.id });
+    return rows.length === 1;
+  }
+}

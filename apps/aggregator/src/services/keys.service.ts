@@ -1,0 +1,54 @@
+import type { AuditListQuery, CreateKeyBody, KeyListQuery } from '../dtos/operator.dto.js';
+import type { AuditLogRepository } from '../repositories/audit-log.repository.js';
+import type { FederationRepository } from '../repositories/federation.repository.js';
+import type { ApiKeyService } from './api-key.service.js';
+import { firstLine, page, recordAction, type Actor } from './operator-common.js';
+import { OperatorError } from './operator-error.js';
+
+/** API keys (created, listed, revoked; the key is returned once) and the audit log of operator actions. */
+export class KeysService {
+  constructor(
+    private readonly federations: Pick<FederationRepository, 'getSite'>,
+    private readonly apiKeys: Pick<ApiKeyService, 'create' | 'list' | 'revoke'>,
+    private readonly auditLog: Pick<AuditLogRepository, 'record' | 'list'>,
+  ) {}
+
+  async create(input: CreateKeyBody, actor: Actor) {
+    const b = { ...input };
+    if (b.siteId !== undefined) {
+      // a site key is bound to its site's federation, whatever the body says
+      const site = await this.federations.getSite(b.siteId);
+      if (!site || (b.federationId !== undefined && b.federationId !== site.federationId)) {
+        throw new OperatorError('E_BAD_REQUEST', `body.siteId: no site ${b.siteId} in that federation`, [
+          { path: 'body.siteId', message: 'unknown site' },
+        ]);
+      }
+      b.federationId = site.federationId;
+    }
+    const created = await this.apiKeys.create(b).catch((error: unknown) => {
+      throw new OperatorError(
+        'E_BAD_REQUEST',
+        `cannot create the key (unknown federation or site?): ${firstLine(error)}`,
+      );
+    });
+    await recordAction(this.auditLog, actor, 'key.create', b.federationId ?? null, created.apiKey.id, {
+      role: b.role,
+      name: b.name,
+    });
+    return created;
+  }
+
+  list(q: KeyListQuery) {
+    return this.apiKeys.list({ role: q.role, ...page(q) }).then((r) => ({ ...r, ...page(q) }));
+  }
+
+  async revoke(keyId: string, actor: Actor): Promise<{ revoked: true }> {
+    if (!(await this.apiKeys.revoke(keyId))) throw new OperatorError('E_NOT_FOUND', `no live key ${keyId}`);
+    await recordAction(this.auditLog, actor, 'key.revoke', null, keyId);
+    return { revoked: true };
+  }
+
+  listAudit(q: AuditListQuery) {
+    return this.auditLog.list({ federationId: q.federationId, action: q.action }, page(q));
+  }
+}
