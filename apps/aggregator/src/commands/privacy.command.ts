@@ -10,6 +10,7 @@ import {
 } from '@concord/dp';
 import { CliError } from '../cli/errors.js';
 import { parseChoiceFlag, parseNumberFlag, printJson } from '../cli/options.js';
+import { registerAudit } from './privacy-audit.command.js';
 
 interface EpsilonFlags {
   sampleRate?: string;
@@ -137,11 +138,11 @@ function runCalibrate(flags: CalibrateFlags): void {
   }
 }
 
-/** `concord privacy epsilon | calibrate`: accountant answers for planning and auditing (libs/dp). */
+/** `concord privacy epsilon | calibrate | audit`: accountant answers (libs/dp) and the empirical audit. */
 export function register(program: Command): void {
   const privacy = program
     .command('privacy')
-    .description('privacy accountants: epsilon of a training plan or a history, and noise calibration');
+    .description('privacy accountants (epsilon of a plan or a history, noise calibration) and the empirical audit');
 
   privacy
     .command('epsilon')
@@ -171,4 +172,6 @@ export function register(program: Command): void {
     .option('--tolerance <e>', 'stop when target - epsilon <= tolerance (default 0.01)')
     .option('--json', 'print one JSON object')
     .action((flags: CalibrateFlags) => runCalibrate(flags));
+
+  registerAudit(privacy);
 }

@@ -48,8 +48,10 @@ function moments(values: number[]): { count: number; mean: number; sd: number } 
 /**
  * @param o.scores one score per canary (higher = more likely included)
  * @param o.included the secret coins
+ * Zero variance on one side gives `estimate` = Infinity (a point mass against a continuous law); zero variance on
+ * both gives Infinity everywhere when the means differ.
  * @throws DpTypeError for non-arrays, DpRangeError for mismatched lengths, non-finite scores, fewer than 2
- *   canaries on either side, zero variance, delta outside (0, 1) or confidence outside (0, 1).
+ *   canaries on either side, delta outside (0, 1) or confidence outside (0, 1).
  */
 export function gaussianPairAudit(o: {
   scores: ArrayLike<number>;
@@ -76,17 +78,24 @@ export function gaussianPairAudit(o: {
   if (inc.length < 2 || exc.length < 2) throw new DpRangeError('need at least 2 included and 2 excluded canaries');
   const a = moments(inc);
   const b = moments(exc);
-  if (!(a.sd > 0 && b.sd > 0)) throw new DpRangeError('scores have zero variance on one side');
+  if (!(a.sd > 0 && b.sd > 0)) {
+    // A point mass on one side (e.g. a mechanism with its noise removed): no Gaussian fits it. If the two sides
+    // still overlap the pooled model below is used for both figures; if neither side varies, the gap is infinite.
+    const pooled0 = Math.hypot(a.sd, b.sd);
+    if (!(pooled0 > 0)) {
+      const inf = a.mean === b.mean ? 0 : Infinity;
+      return { epsilon: inf, estimate: inf, mu: inf, muLower: inf, included: a, excluded: b };
+    }
+  }
   const pooled = Math.sqrt(((a.count - 1) * a.sd ** 2 + (b.count - 1) * b.sd ** 2) / (a.count + b.count - 2));
   const d = (a.mean - b.mean) / pooled;
   const se = Math.sqrt(1 / a.count + 1 / b.count + (d * d) / (2 * (a.count + b.count - 2)));
   const muLower = Math.max(0, d - normalQuantile(confidence) * se);
   const p = { mean: a.mean, sd: a.sd };
   const q = { mean: b.mean, sd: b.sd };
-  const estimate = epsilonAtDelta(
-    (eps) => Math.max(gaussianHockeyStick(p, q, eps), gaussianHockeyStick(q, p, eps)),
-    delta,
-  );
+  const estimate = !(a.sd > 0 && b.sd > 0)
+    ? Infinity
+    : epsilonAtDelta((eps) => Math.max(gaussianHockeyStick(p, q, eps), gaussianHockeyStick(q, p, eps)), delta);
   return {
     epsilon: gdpEpsilon(Math.min(muLower, 1e6), delta),
     estimate,
