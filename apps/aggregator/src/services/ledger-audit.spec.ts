@@ -14,7 +14,7 @@ const seedOf = (site: string) => new Uint8Array(createHash('sha256').update(site
 function chain(
   sites: string[],
   rounds: number,
-  terms: Partial<PrivacyReceipt> = {},
+  terms: Partial<PrivacyReceipt> | ((round: number) => Partial<PrivacyReceipt>) = {},
 ): { entries: LedgerEntryInput[]; keys: Map<string, string> } {
   const entries: LedgerEntryInput[] = [];
   const last = new Map<string, { sequence: number; hash: string }>();
@@ -36,7 +36,7 @@ function chain(
         clipNorm: 1,
         delta: 1e-5,
         cap: { epsilon: 10, delta: 1e-5 },
-        ...terms,
+        ...(typeof terms === 'function' ? terms(r) : terms),
       };
       const signature = signReceipt(receipt, seedOf(siteId));
       const body = {
@@ -138,5 +138,34 @@ describe('auditLedger', () => {
       ),
       { numRuns: 60, seed: 7 },
     );
+  });
+});
+
+describe('auditLedger: the accountant the receipts name (finding 6)', () => {
+  it('composes a PRV site with PRV, as its own ledger does, and an unnamed one with RDP', () => {
+    const prv = chain(['a'], 4, { accountant: 'prv' });
+    const report = auditLedger({ entries: prv.entries, publicKeys: prv.keys });
+    expect(report.ok).toBe(true);
+    const phases = prv.entries.map((e) => phaseOfReceipt(e.receipt as PrivacyReceipt));
+    const site = report.sites[0];
+    expect(site.accountant).toBe('prv');
+    expect(site.epsilon).toBe(computeEpsilon(phases, 1e-5, { accountant: 'prv' }).epsilon);
+    expect(site.epsilon).not.toBe(computeEpsilon(phases, 1e-5, { accountant: 'rdp' }).epsilon);
+    const plain = chain(['a'], 4);
+    const rdp = auditLedger({ entries: plain.entries, publicKeys: plain.keys }).sites[0];
+    expect(rdp.accountant).toBe('rdp');
+    expect(rdp.epsilon).toBe(computeEpsilon(phases, 1e-5, { accountant: 'rdp' }).epsilon);
+  });
+
+  it('receipts of one site naming different accountants are an accounting finding (composed with rdp)', () => {
+    const mixed = chain(['a'], 3, (r) => ({ accountant: r === 2 ? 'rdp' : 'prv' }));
+    const report = auditLedger({ entries: mixed.entries, publicKeys: mixed.keys });
+    expect(report.ok).toBe(false);
+    expect(report.findings).toEqual([expect.objectContaining({ seq: 2, kind: 'accounting' })]);
+    const phases = mixed.entries.map((e) => phaseOfReceipt(e.receipt as PrivacyReceipt));
+    expect(report.sites[0]).toMatchObject({
+      accountant: 'rdp',
+      epsilon: computeEpsilon(phases, 1e-5, { accountant: 'rdp' }).epsilon,
+    });
   });
 });

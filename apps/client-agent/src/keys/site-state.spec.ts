@@ -6,6 +6,7 @@ import {
   generateSiteKeys,
   loadSiteState,
   lowerCap,
+  pinnedTerms,
   saveSiteState,
   stateFilePath,
   type SiteState,
@@ -77,5 +78,20 @@ describe('site state', () => {
     expect(lowerCap(cap, { delta: 1e-6 })).toEqual({ epsilon: 3, delta: 1e-6 });
     expect(() => lowerCap(cap, { epsilon: 3.5 })).toThrow(expect.objectContaining({ code: 'E_CAP_RAISE' }));
     expect(() => lowerCap(cap, { delta: 1e-4 })).toThrow(expect.objectContaining({ code: 'E_CAP_RAISE' }));
+  });
+
+  it('pins privacy terms: an enrollment without them is refused (migration: enroll again), --accountant must match', () => {
+    const old = sampleState(); // an enrollment from before terms were pinned
+    expect(() => pinnedTerms(old, undefined)).toThrow(expect.objectContaining({ code: 'E_TERMS_NOT_PINNED' }));
+    const dir = join(mkdtempSync(join(tmpdir(), 'agent-')), 'state');
+    saveSiteState(dir, old);
+    expect(loadSiteState(dir).terms).toBeUndefined(); // still readable, so the site can inspect its ledger
+    const pinned: SiteState = { ...old, terms: { mode: 'local', accountant: 'prv', delta: 1e-5, clipNorm: 1 } };
+    saveSiteState(dir, pinned);
+    const state = loadSiteState(dir);
+    expect(pinnedTerms(state, undefined)).toEqual({ terms: pinned.terms, accountant: 'prv' });
+    expect(pinnedTerms(state, 'prv').accountant).toBe('prv');
+    // finding 6: composing with another accountant than the federation's is refused up front
+    expect(() => pinnedTerms(state, 'rdp')).toThrow(expect.objectContaining({ code: 'E_TERMS_ACCOUNTANT' }));
   });
 });

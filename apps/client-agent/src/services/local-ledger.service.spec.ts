@@ -3,9 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeEpsilon } from '@concord/dp';
 import { receiptHash, signReceipt, type PrivacyReceipt } from '@concord/protocol';
-import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { generateSiteKeys } from '../keys/site-state.js';
 import { FileBudgetGuard, LEDGER_FILE } from './local-ledger.service.js';
+
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof fs>();
+  return { ...real, openSync: vi.fn(real.openSync), fsyncSync: vi.fn(real.fsyncSync) };
+});
 
 const keys = generateSiteKeys();
 const seed = Buffer.from(keys.identity.seed, 'base64');
@@ -38,7 +44,7 @@ async function recordRounds(stateDir: string, count: number) {
   for (let i = 1; i <= count; i++) {
     const r = receipt(i, previous);
     previous = r;
-    await guard.record({ receipt: r, signature: signReceipt(r, seed), phase });
+    await guard.record({ receipt: r, signature: signReceipt(r, seed), phase, roundNumber: i });
   }
   return guard;
 }
@@ -87,5 +93,21 @@ describe('FileBudgetGuard', () => {
     );
     writeFileSync(file, `${lines[0]}\nnot json\n`);
     expect(() => open(dir)).toThrow(expect.objectContaining({ code: 'E_LEDGER_CORRUPT' }));
+  });
+
+  it('fsyncs the ledger directory when the file is created, not on later appends (finding 4)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    const openSpy = vi.mocked(fs.openSync);
+    const fsyncSpy = vi.mocked(fs.fsyncSync);
+    openSpy.mockClear();
+    fsyncSpy.mockClear();
+    const guard = await recordRounds(dir, 2);
+    const fdsOf = (path: string) =>
+      openSpy.mock.calls.flatMap((args, i) => (args[0] === path ? [openSpy.mock.results[i].value as number] : []));
+    const dirFds = fdsOf(dir);
+    expect(dirFds).toHaveLength(1); // once, at creation
+    expect(fsyncSpy.mock.calls.map((args) => args[0])).toContain(dirFds[0]);
+    expect(guard.lastChargedRound()).toBe(2);
+    expect(open(dir).lastChargedRound()).toBe(2); // the round numbers survive a restart
   });
 });
