@@ -146,8 +146,9 @@ describe('federations, tokens and sites', () => {
     const enroll = await call('POST', '/api/enroll', {
       body: {
         token: issued.json.token,
-        ed25519PublicKey: Buffer.alloc(32, 1).toString('base64'),
-        x25519PublicKey: Buffer.alloc(32, 2).toString('base64'),
+        // real keys: keys are checked as points before the token (issue 16)
+        ed25519PublicKey: '11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=',
+        x25519PublicKey: 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=',
         cap: { epsilon: 3, delta: 1e-5 },
       },
     });

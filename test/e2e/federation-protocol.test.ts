@@ -3,7 +3,7 @@
  * a wrong protocol version, a forged or replayed challenge signature, an impostor aggregator (pinned key), and an
  * oversize or forged plan on the agent side. Real server (Nest + socket.io + PGlite), no training.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,7 +73,10 @@ async function enroll(token: string, publicKey: string) {
     body: JSON.stringify({
       token,
       ed25519PublicKey: publicKey,
-      x25519PublicKey: randomBytes(32).toString('base64'),
+      x25519PublicKey: generateKeyPairSync('x25519')
+        .publicKey.export({ format: 'der', type: 'spki' })
+        .subarray(12)
+        .toString('base64'),
       cap: { epsilon: 3, delta: 1e-5 },
     }),
   });

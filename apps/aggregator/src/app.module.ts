@@ -3,6 +3,7 @@ import { type ServerConfig } from './config/config.schema.js';
 import { type Database } from './db/client.js';
 import { CoreModule } from './modules/core.module.js';
 import { HealthModule } from './modules/health.module.js';
+import { InputSafetyModule } from './modules/input-safety.module.js';
 import { FederationModule } from './modules/federation.module.js';
 import { OperatorModule } from './modules/operator.module.js';
 
@@ -18,7 +19,7 @@ export class AppModule {
   static register(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.register(options), HealthModule, FederationModule, OperatorModule],
+      imports: [CoreModule.register(options), InputSafetyModule, HealthModule, FederationModule, OperatorModule],
     };
   }
 }

@@ -1,6 +1,7 @@
 export {};
 export * from './secagg/index.js';
 export * from './receipt.js';
+export * from './keys.js';
 export * from './events/index.js';
 export * from './federation-spec.js';
 export * from './events/collusion.js';

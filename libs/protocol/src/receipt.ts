@@ -18,6 +18,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
+import { parseEd25519PublicKey } from './keys.js';
 
 export const RECEIPT_VERSION = 1 as const;
 
@@ -182,11 +183,11 @@ export function signReceipt(receipt: PrivacyReceipt, privateKeySeed: Uint8Array)
 /**
  * True when `signature` is the Ed25519 signature of the receipt's canonical bytes under `publicKey` (raw 32 bytes,
  * base64). False for a wrong signature or a receipt that fails the schema; throws only for malformed key or
- * signature encodings (TypeError / RangeError naming the parameter).
+ * signature encodings and refused keys (TypeError / RangeError, a PublicKeyError for the key, naming the parameter).
  */
 export function verifyReceiptSignature(receipt: unknown, signature: string, publicKey: string): boolean {
   const signatureBytes = decodeBase64(signature, 'signature', 64);
-  const publicKeyBytes = decodeBase64(publicKey, 'publicKey', 32);
+  const publicKeyBytes = Buffer.from(parseEd25519PublicKey(publicKey, 'publicKey')); // canonical, not small order
   const parsed = privacyReceiptSchema.safeParse(receipt);
   if (!parsed.success) return false;
   return verify(null, canonicalJsonBytes(parsed.data), publicKeyObject(publicKey, publicKeyBytes), signatureBytes);

@@ -56,7 +56,10 @@ export class FederationRepository {
       capDelta: number;
       name?: string;
     },
-  ): Promise<{ site: Site } | { refused: 'unknown' | 'expired' | 'used' | 'duplicate-key' }> {
+  ): Promise<
+    | { site: Site }
+    | { refused: 'unknown' | 'expired' | 'used' | 'duplicate-key' | 'duplicate-agreement-key' | 'duplicate-name' }
+  > {
     return this.db.transaction(async (tx) => {
       const [token] = await tx
         .select()
@@ -66,11 +69,24 @@ export class FederationRepository {
       if (!token) return { refused: 'unknown' as const };
       if (token.usedAt) return { refused: 'used' as const };
       if (token.expiresAt.getTime() <= now.getTime()) return { refused: 'expired' as const };
+      // keys arrive in their one canonical encoding (checked by the caller): equal strings are equal bytes
       const [existing] = await tx
         .select({ id: sites.id })
         .from(sites)
         .where(eq(sites.identityPublicKey, site.identityPublicKey));
       if (existing) return { refused: 'duplicate-key' as const };
+      const [sameAgreementKey] = await tx
+        .select({ id: sites.id })
+        .from(sites)
+        .where(eq(sites.keyAgreementPublicKey, site.keyAgreementPublicKey));
+      if (sameAgreementKey) return { refused: 'duplicate-agreement-key' as const };
+      if (site.name !== undefined) {
+        const [sameName] = await tx
+          .select({ id: sites.id })
+          .from(sites)
+          .where(and(eq(sites.federationId, token.federationId), eq(sites.name, site.name)));
+        if (sameName) return { refused: 'duplicate-name' as const };
+      }
       const [created] = await tx
         .insert(sites)
         .values({
@@ -102,6 +118,20 @@ export class FederationRepository {
       ? and(eq(sites.federationId, federationId), inArray(sites.id, [...ids]))
       : eq(sites.federationId, federationId);
     return this.db.select().from(sites).where(where);
+  }
+
+  /** Every site's stored public keys (for the boot-time key report). */
+  allSiteKeys(): Promise<
+    { id: string; federationId: string; identityPublicKey: string; keyAgreementPublicKey: string }[]
+  > {
+    return this.db
+      .select({
+        id: sites.id,
+        federationId: sites.federationId,
+        identityPublicKey: sites.identityPublicKey,
+        keyAgreementPublicKey: sites.keyAgreementPublicKey,
+      })
+      .from(sites);
   }
 
   async touchSite(siteId: string, now: Date): Promise<void> {

@@ -4,6 +4,7 @@ import {
   HandshakeAuthSchema,
   PROTOCOL_VERSION,
   SIGNING_DOMAINS,
+  ed25519KeyProblem,
   freshNonce,
   verifyValue,
   type AuthChallenge,
@@ -27,6 +28,8 @@ export interface PendingAuth {
   serverNonce?: string;
   federationId?: string;
   identityPublicKey?: string;
+  /** set before the first hello's lookup, so concurrent hellos on one connection cannot all be answered */
+  helloSeen?: boolean;
   done?: boolean;
 }
 
@@ -57,10 +60,14 @@ export class AgentAuthService {
     const parsed = AuthHelloSchema.safeParse(payload);
     if (!parsed.success) return fail('E_BAD_MESSAGE', 'auth:hello must be { siteId, clientNonce }');
     if (parsed.data.siteId !== pending.siteId) return fail('E_BAD_MESSAGE', 'siteId differs from the handshake');
-    if (pending.serverNonce) return fail('E_REPLAY', 'auth:hello was already answered on this connection');
+    if (pending.helloSeen) return fail('E_REPLAY', 'one auth:hello per connection');
+    pending.helloSeen = true;
     const site = await this.federations.getSite(pending.siteId);
     if (!site) return fail('E_UNKNOWN_SITE', 'unknown site');
     if (site.status !== 'active') return fail('E_SITE_SUSPENDED', `site is ${site.status}`);
+    // a key stored before keys were checked as points (see the boot-time report) cannot authenticate
+    const keyProblem = ed25519KeyProblem(site.identityPublicKey);
+    if (keyProblem) return fail(keyProblem, 'the enrolled identity key is refused; enroll the site again');
     pending.clientNonce = parsed.data.clientNonce;
     pending.serverNonce = freshNonce();
     pending.federationId = site.federationId;

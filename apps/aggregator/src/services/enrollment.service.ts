@@ -3,6 +3,9 @@ import {
   DEFAULT_MAX_COLLUDERS,
   EnrollRequestSchema,
   NOISE_SIZING_RULE,
+  PublicKeyError,
+  parseEd25519PublicKey,
+  parseX25519PublicKey,
   type EnrollResponse,
   type PrivacyTerms,
 } from '@concord/protocol';
@@ -11,7 +14,13 @@ import type { FederationRepository } from '../repositories/federation.repository
 import type { KeyRepository } from '../repositories/key.repository.js';
 
 export type EnrollmentErrorCode =
-  'E_BAD_MESSAGE' | 'E_BAD_TOKEN' | 'E_TOKEN_EXPIRED' | 'E_TOKEN_USED' | 'E_DUPLICATE_KEY';
+  | 'E_BAD_MESSAGE'
+  | 'E_BAD_TOKEN'
+  | 'E_TOKEN_EXPIRED'
+  | 'E_TOKEN_USED'
+  | 'E_DUPLICATE_KEY'
+  | 'E_DUPLICATE_NAME'
+  | PublicKeyError['code'];
 
 /** An enrollment the aggregator refuses; `status` is the HTTP status to answer with. Never echoes the token. */
 export class EnrollmentError extends Error {
@@ -22,6 +31,20 @@ export class EnrollmentError extends Error {
   ) {
     super(message);
     this.name = 'EnrollmentError';
+  }
+}
+
+/**
+ * Keys in their one canonical encoding and valid as points (libs/protocol keys.ts), so the duplicate checks, which
+ * compare the stored strings, compare the keys' bytes.
+ */
+function checkKeys(ed25519PublicKey: string, x25519PublicKey: string): void {
+  try {
+    parseEd25519PublicKey(ed25519PublicKey, 'ed25519PublicKey');
+    parseX25519PublicKey(x25519PublicKey, 'x25519PublicKey');
+  } catch (error) {
+    if (error instanceof PublicKeyError) throw new EnrollmentError(error.code, error.message, 400);
+    throw error;
   }
 }
 
@@ -54,6 +77,7 @@ export class EnrollmentService {
       throw new EnrollmentError('E_BAD_MESSAGE', `invalid enrollment request (${fields})`, 400);
     }
     const { token, ed25519PublicKey, x25519PublicKey, cap, name } = parsed.data;
+    checkKeys(ed25519PublicKey, x25519PublicKey);
     const outcome = await this.federations.enrollWithToken(hashToken(token), this.clock(), {
       identityPublicKey: ed25519PublicKey,
       keyAgreementPublicKey: x25519PublicKey,
@@ -71,6 +95,10 @@ export class EnrollmentService {
           throw new EnrollmentError('E_TOKEN_USED', 'enrollment token was already used', 401);
         case 'duplicate-key':
           throw new EnrollmentError('E_DUPLICATE_KEY', 'this identity key is already enrolled', 409);
+        case 'duplicate-agreement-key':
+          throw new EnrollmentError('E_DUPLICATE_KEY', 'this key-agreement (X25519) key is already enrolled', 409);
+        case 'duplicate-name':
+          throw new EnrollmentError('E_DUPLICATE_NAME', 'a site of this federation already has this name', 409);
       }
     }
     return {

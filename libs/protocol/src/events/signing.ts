@@ -5,6 +5,7 @@
  * signatures in padded standard base64 (the same formats as receipts).
  */
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { decodeCanonicalBase64, parseEd25519PublicKey } from '../keys.js';
 import { canonicalJsonBytes } from '../receipt.js';
 
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -37,13 +38,16 @@ export function signValue(domain: SigningDomain, value: unknown, seed: Uint8Arra
   return sign(null, signedBytes(domain, value), privateKey(seed)).toString('base64');
 }
 
-/** True iff `signature` (base64, 64 bytes) signs `value` under `domain` for `publicKey` (base64, 32 bytes). Never throws. */
+/**
+ * True iff `signature` (base64, 64 bytes) signs `value` under `domain` for `publicKey` (base64, 32 bytes). False,
+ * never a throw, for a non-canonical encoding or a key refused by parseEd25519PublicKey (small order, off-curve).
+ */
 export function verifyValue(domain: SigningDomain, value: unknown, signature: unknown, publicKey: unknown): boolean {
   try {
     if (typeof signature !== 'string' || typeof publicKey !== 'string') return false;
-    const sig = Buffer.from(signature, 'base64');
-    const pub = Buffer.from(publicKey, 'base64');
-    if (sig.length !== 64 || pub.length !== 32) return false;
+    // one canonical encoding, and never a small-order key (with the identity point a trivial signature verifies all)
+    const sig = decodeCanonicalBase64(signature, 64, 'signature');
+    const pub = parseEd25519PublicKey(publicKey, 'publicKey');
     const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' });
     return verify(null, signedBytes(domain, value), key, sig);
   } catch {
