@@ -68,7 +68,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     keyDir = mkdtempSync(join(tmpdir(), 'concord-browser-'));
     database = await openTestPglite();
     server = await startServer({
-      config: serverConfigSchema.parse({ port: 0, keyDir, dataDir: 'memory', logLevel: 'silent' }),
+      config: serverConfigSchema.parse({ port: 0, keyDir, dataDir: 'memory', logLevel: 'silent', noAutorun: true }),
       database,
     });
     operatorKey = (await server.app.get(ApiKeyService).create({ role: 'operator', name: 'browser' })).key;

@@ -23,7 +23,14 @@ export async function startTestAggregator(): Promise<TestAggregator> {
   process.env.CONCORD_NO_AUTORUN = '1';
   const database = await openMigratedDatabase({ dataDir: 'memory' });
   const server = await startServer({
-    config: serverConfigSchema.parse({ port: 0, host: '127.0.0.1', keyDir, dataDir: 'memory', logLevel: 'silent' }),
+    config: serverConfigSchema.parse({
+      port: 0,
+      host: '127.0.0.1',
+      keyDir,
+      dataDir: 'memory',
+      logLevel: 'silent',
+      noAutorun: true,
+    }),
     database,
   });
   return {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serverConfigSchema } from '../../apps/aggregator/src/config/config.schema.js';
+import { loadServerConfig } from '../../apps/aggregator/src/config/load-config.js';
 import type { ApiKeyRole } from '../../apps/aggregator/src/repositories/api-key.repository.js';
 import { startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
 import { ApiKeyService } from '../../apps/aggregator/src/services/api-key.service.js';
@@ -30,7 +31,15 @@ export async function startApiTestServer(
   let server: RunningServer;
   try {
     server = await startServer({
-      config: serverConfigSchema.parse({ port: 0, keyDir, dataDir: 'memory', logLevel: 'silent', ...o.config }),
+      // `env` goes through the config schema like `concord serve`'s environment (e.g. CONCORD_RATE_LIMIT_PER_MINUTE)
+      config: serverConfigSchema.parse({
+        ...loadServerConfig({ flags: {}, env: { CONCORD_NO_AUTORUN: '1', ...o.env } }),
+        port: 0,
+        keyDir,
+        dataDir: 'memory',
+        logLevel: 'silent',
+        ...o.config,
+      }),
       database,
     });
   } finally {

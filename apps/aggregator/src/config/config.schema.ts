@@ -19,6 +19,15 @@ export const serverConfigSchema = z
      * admin, operator or auditor key, e.g. Prometheus `authorization: { credentials: <key> }`).
      */
     metricsAuth: z.enum(['none', 'api-key']).default('none'),
+    /** requests per minute per client on the token and key endpoints (rate-limited ones) */
+    rateLimitPerMinute: z.coerce.number().int().min(1).max(1_000_000).default(60),
+    /**
+     * Do not resume active federations' round loops at boot, and do not report stopped loops in /health (tests and
+     * tools that drive rounds themselves).
+     */
+    noAutorun: z
+      .union([z.boolean(), z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true')])
+      .default(false),
   })
   .strict()
   .refine((c) => Boolean(c.tlsCert) === Boolean(c.tlsKey), {
@@ -39,4 +48,6 @@ export const serverConfigEnv: Record<keyof ServerConfig, readonly string[]> = {
   tlsKey: ['CONCORD_TLS_KEY'],
   logLevel: ['CONCORD_LOG_LEVEL'],
   metricsAuth: ['CONCORD_METRICS_AUTH'],
+  rateLimitPerMinute: ['CONCORD_RATE_LIMIT_PER_MINUTE'],
+  noAutorun: ['CONCORD_NO_AUTORUN'],
 };

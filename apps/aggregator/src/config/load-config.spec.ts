@@ -21,6 +21,8 @@ describe('loadServerConfig', () => {
       keyDir: './.concord/keys',
       logLevel: 'info',
       metricsAuth: 'none',
+      rateLimitPerMinute: 60,
+      noAutorun: false,
     });
   });
 

@@ -12,14 +12,13 @@ import { RoundRepository } from '../repositories/round.repository.js';
 import { SERVER_CONFIG } from '../repositories/tokens.js';
 import { AgentAuthService } from '../services/agent-auth.service.js';
 import { EnrollmentService } from '../services/enrollment.service.js';
-import { FederationRunnerService } from '../services/federation-runner.service.js';
+import { FederationRunnerService, logRunnerStop } from '../services/federation-runner.service.js';
 
 /** Resumes active federations when the app has booted; stops their loops on shutdown. */
 @Injectable()
 class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(@Inject(FederationRunnerService) private readonly runner: FederationRunnerService) {}
   async onApplicationBootstrap(): Promise<void> {
-    if (process.env.CONCORD_NO_AUTORUN === '1') return;
     await this.runner.resumeActive();
   }
   onModuleDestroy(): void {
@@ -83,17 +82,12 @@ class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
     },
     {
       provide: FederationRunnerService,
-      useFactory: (engine: RoundEngine, federations: FederationRepository, d: DatabaseRepository) =>
-        new FederationRunnerService(
-          engine,
-          federations,
-          (id, error) =>
-            process.stderr.write(
-              `federation ${id} stopped: ${error instanceof Error ? error.message : String(error)}\n`,
-            ),
-          { ping: () => d.ping() },
-        ),
-      inject: [RoundEngine, FederationRepository, DatabaseRepository],
+      useFactory: (engine: RoundEngine, federations: FederationRepository, d: DatabaseRepository, c: ServerConfig) =>
+        new FederationRunnerService(engine, federations, logRunnerStop, {
+          ping: () => d.ping(),
+          autorun: !c.noAutorun,
+        }),
+      inject: [RoundEngine, FederationRepository, DatabaseRepository, SERVER_CONFIG],
     },
     FederationLifecycle,
     AgentGateway,

@@ -1,6 +1,8 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
+import type { ServerConfig } from '../config/config.schema.js';
+import { SERVER_CONFIG } from '../repositories/tokens.js';
 import { EnrollmentTokensController } from '../controllers/enrollment-tokens.controller.js';
 import { FederationsController } from '../controllers/federations.controller.js';
 import { KeysController } from '../controllers/keys.controller.js';
@@ -40,12 +42,12 @@ import { SitesService } from '../services/sites.service.js';
 import { TokensService } from '../services/tokens.service.js';
 import { FederationModule } from './federation.module.js';
 
-/** Requests per minute per client on the token and key endpoints (env CONCORD_RATE_LIMIT_PER_MINUTE, read at boot). */
-const rateLimit = () => [{ ttl: 60_000, limit: Math.max(1, Number(process.env.CONCORD_RATE_LIMIT_PER_MINUTE) || 60) }];
+/** Requests per minute per client on the token and key endpoints (config rateLimitPerMinute). */
+const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLimitPerMinute }];
 
 /** The dashboard API: federations, tokens, sites, rounds, models, budgets, ledger, API keys and the audit log. */
 @Module({
-  imports: [FederationModule, ThrottlerModule.forRootAsync({ useFactory: rateLimit })],
+  imports: [FederationModule, ThrottlerModule.forRootAsync({ useFactory: rateLimit, inject: [SERVER_CONFIG] })],
   controllers: [
     FederationsController,
     EnrollmentTokensController,

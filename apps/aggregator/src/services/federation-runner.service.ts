@@ -3,6 +3,12 @@ import type { FederationStatusReason } from '../db/schema/federations.js';
 import { isDatabaseUnavailable } from '../db/db-errors.js';
 import type { FederationRepository } from '../repositories/federation.repository.js';
 import type { RoundEngine, RunHooks, RunSummary } from '../federation/round-engine.js';
+import { appLogger } from '../repositories/logger.repository.js';
+
+/** The runner's default report of a loop that stopped: the app logger, with the error and its code. */
+export function logRunnerStop(federationId: string, error: unknown): void {
+  appLogger().error({ federationId, err: error }, 'federation round loop stopped');
+}
 
 export interface RunnerOptions {
   /** True when the database answers; a failed run is retried (not stopped) while this is false. */
@@ -10,6 +16,8 @@ export interface RunnerOptions {
   /** first wait before a retry after a database loss, doubled up to maxBackoffMs (defaults 250 ms, 15 s) */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** false: resumeActive() starts nothing (config noAutorun); rounds start only when asked */
+  autorun?: boolean;
 }
 
 /** Where a federation's round loop stands in this process. */
@@ -40,6 +48,11 @@ export class FederationRunnerService {
     private readonly onError: (federationId: string, error: unknown) => void = () => {},
     private readonly options: RunnerOptions = {},
   ) {}
+
+  /** Whether this process resumes active federations at boot and answers for their loops in /health. */
+  get autorun(): boolean {
+    return this.options.autorun ?? true;
+  }
 
   /** Starts (or returns the running) round loop of a federation. */
   start(federationId: string, hooks: Omit<RunHooks, 'signal'> = {}): Promise<RunSummary> {
@@ -98,6 +111,7 @@ export class FederationRunnerService {
   }
 
   async resumeActive(): Promise<string[]> {
+    if (!this.autorun) return [];
     const active = await this.federations.listActive();
     for (const f of active) void this.start(f.id).catch(() => {});
     return active.map((f) => f.id);

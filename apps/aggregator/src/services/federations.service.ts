@@ -6,7 +6,7 @@ import { settingsFromSpec } from '../federation/settings-from-spec.js';
 import type { AuditLogRepository } from '../repositories/audit-log.repository.js';
 import type { FederationQueryRepository } from '../repositories/federation-query.repository.js';
 import type { FederationRepository } from '../repositories/federation.repository.js';
-import type { FederationRunnerService } from './federation-runner.service.js';
+import { logRunnerStop, type FederationRunnerService } from './federation-runner.service.js';
 import { firstLine, page, recordAction, type Actor } from './operator-common.js';
 import { OperatorError } from './operator-error.js';
 
@@ -25,10 +25,12 @@ export class FederationsService {
     private readonly queries: Pick<FederationQueryRepository, 'listFederations'>,
     private readonly auditLog: Pick<AuditLogRepository, 'record'>,
     private readonly runner: Pick<FederationRunnerService, 'start'>,
+    private readonly onStop: (federationId: string, error: unknown) => void = logRunnerStop,
   ) {}
 
-  list(q: FederationListQuery) {
-    return this.queries.listFederations({ status: q.status }, page(q));
+  /** The federations, or only `onlyId` (a federation-scoped key sees its own and no other). */
+  list(q: FederationListQuery, onlyId?: string) {
+    return this.queries.listFederations({ status: q.status, id: onlyId }, page(q));
   }
 
   /** The federation, or E_NOT_FOUND. Every per-federation resource starts here. */
@@ -94,8 +96,9 @@ export class FederationsService {
     return (await this.federations.get(federation.id))!;
   }
 
+  /** Starts the round loop in the background; a loop that stops is logged with its reason, never swallowed. */
   private startRounds(federationId: string): void {
-    void this.runner.start(federationId).catch(() => {});
+    this.runner.start(federationId).catch((error: unknown) => this.onStop(federationId, error));
   }
 }
 

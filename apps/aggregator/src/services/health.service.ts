@@ -25,7 +25,7 @@ export class HealthService {
 
   /**
    * Ok means the database answers, every migration has been applied, and every active federation's round loop is
-   * alive and not waiting for the database. With CONCORD_NO_AUTORUN=1 (tests driving rounds themselves) loops are
+   * alive and not waiting for the database. With config noAutorun (tests driving rounds themselves) loops are
    * not this process's job and are not checked.
    */
   async check(): Promise<HealthReport> {
@@ -36,7 +36,7 @@ export class HealthService {
       reasons.push({ code: 'E_DB_MIGRATIONS', message: 'the database migrations are not all applied' });
     }
     for (const { federationId, reason } of this.runner.heldUp()) reasons.push({ federationId, ...reason });
-    if (storage.reachable && process.env.CONCORD_NO_AUTORUN !== '1') {
+    if (storage.reachable && this.runner.autorun) {
       for (const { id } of await this.federations.listActive().catch(() => [])) {
         if (this.runner.isRunning(id)) continue;
         const reason = this.runner.stateOf(id)?.reason;

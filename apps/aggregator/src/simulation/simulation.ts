@@ -134,18 +134,17 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
 
   const keyDir = mkdtempSync(join(tmpdir(), 'concord-sim-keys-'));
   const database = await openMigratedDatabase({ databaseUrl: o.databaseUrl, dataDir: 'memory' });
-  const previousAutorun = process.env.CONCORD_NO_AUTORUN;
-  process.env.CONCORD_NO_AUTORUN = '1';
-  let server: RunningServer;
-  try {
-    server = await startServer({
-      config: serverConfigSchema.parse({ port: 0, host: '127.0.0.1', keyDir, dataDir: 'memory', logLevel: 'silent' }),
-      database,
-    });
-  } finally {
-    if (previousAutorun === undefined) delete process.env.CONCORD_NO_AUTORUN;
-    else process.env.CONCORD_NO_AUTORUN = previousAutorun;
-  }
+  const server: RunningServer = await startServer({
+    config: serverConfigSchema.parse({
+      port: 0,
+      host: '127.0.0.1',
+      keyDir,
+      dataDir: 'memory',
+      logLevel: 'silent',
+      noAutorun: true,
+    }),
+    database,
+  });
   const federations = server.app.get(FederationRepository);
   const enrollment = server.app.get(EnrollmentService);
   const runner = server.app.get(FederationRunnerService);
