@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { FEDERATION_DEFAULTS, FederationSpecError, parseFederationSpec } from '@concord/protocol';
+import { parseFederationSpecText, resolveTrainingPlan } from '../src/index.js';
+
+const example = (name: string) =>
+  parseFederationSpecText(readFileSync(new URL(`../../../examples/${name}.yaml`, import.meta.url), 'utf8'));
+
+describe('binary tables with schema-driven columns', () => {
+  it('default to sigmoid logistic regression over the encoded width', () => {
+    const plan = resolveTrainingPlan(example('adult'));
+    expect(plan.model).toEqual({
+      inputSize: 121,
+      layers: [{ units: 1, activation: 'none' }],
+      loss: 'sigmoid-binary-cross-entropy',
+    });
+    expect(plan.parameterCount).toBe(122);
+  });
+
+  it('local mode: one DP-SGD step per round, 100 rounds, unless the spec says otherwise', () => {
+    const spec = example('adult');
+    const local = resolveTrainingPlan({ ...spec, privacy: { ...spec.privacy, mode: 'local' } });
+    expect(local.rounds).toBe(FEDERATION_DEFAULTS.table.local.rounds);
+    expect(local.privacy).toMatchObject({ mode: 'local', localSteps: 1 });
+    const explicit = resolveTrainingPlan({
+      ...spec,
+      rounds: 20,
+      privacy: { ...spec.privacy, mode: 'local', localSteps: 3 },
+    });
+    expect(explicit.rounds).toBe(20);
+    expect(explicit.privacy).toMatchObject({ localSteps: 3 });
+  });
+
+  it('distributed mode: server step (1 + momentum) / L with L = (columns + 1) / 4, capped at 1', () => {
+    expect(resolveTrainingPlan(example('adult')).serverOptimizer.learningRate).toBeCloseTo(1.9 / (15 / 4), 12);
+    expect(resolveTrainingPlan(example('mammography')).serverOptimizer.learningRate).toBe(1);
+    const spec = example('adult');
+    expect(resolveTrainingPlan({ ...spec, server: { learningRate: 0.3 } }).serverOptimizer.learningRate).toBe(0.3);
+    expect(resolveTrainingPlan({ ...spec, server: { momentum: 0.5 } }).serverOptimizer.learningRate).toBeCloseTo(
+      1.5 / (15 / 4),
+      12,
+    );
+  });
+
+  it('leave numeric featureColumns tables and multi-class tables on the general defaults', () => {
+    const legacy = parseFederationSpec({
+      dataset: { kind: 'table', featureColumns: ['a', 'b'], labelColumn: 'y', classes: ['n', 'p'], positiveClass: 'p' },
+      privacy: { mode: 'local', epsilon: 3 },
+    });
+    const plan = resolveTrainingPlan(legacy);
+    expect(plan.rounds).toBe(FEDERATION_DEFAULTS.local.rounds);
+    expect(plan.model.loss).toBe('sigmoid-binary-cross-entropy');
+    expect(plan.model.inputSize).toBe(2);
+  });
+});
+
+describe('the spec refuses inconsistent table schemas', () => {
+  const base = { kind: 'table', labelColumn: 'y', classes: ['n', 'p'] };
+  it.each([
+    [{ ...base }, /featureColumns .* or columns/],
+    [{ ...base, featureColumns: ['a'], columns: [{ name: 'b', type: 'numeric', min: 0, max: 1 }] }, /not both/],
+    [{ ...base, columns: [{ name: 'a', type: 'numeric', min: 1, max: 0 }] }, /min must be below max/],
+    [{ ...base, columns: [{ name: 'a', type: 'categorical', values: ['x', 'x'] }] }, /values must be distinct/],
+    [{ ...base, columns: [{ name: 'a', type: 'categorical', values: ['x'], missing: ['x'] }] }, /missing token/],
+    [{ ...base, columns: [{ name: 'y', type: 'numeric', min: 0, max: 1 }] }, /labelColumn must not be a feature/],
+    [{ ...base, featureColumns: ['a'], positiveClass: 'q' }, /positiveClass must be one of the classes/],
+    [{ ...base, featureColumns: ['a'], classPrior: 0.2 }, /classPrior needs positiveClass/],
+    [{ ...base, featureColumns: ['a'], positiveClass: 'p', classPrior: 1 }, /dataset.classPrior/],
+  ])('%j', (dataset, message) => {
+    expect(() => parseFederationSpec({ dataset })).toThrow(FederationSpecError);
+    expect(() => parseFederationSpec({ dataset })).toThrow(message);
+  });
+});
