@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ApiKeyGuard, Principal, Roles } from '../guards/api-key.guard.js';
+import { ApiKeyGuard, Principal, Roles, ScopedFilter } from '../guards/api-key.guard.js';
 import { ZodPipe } from '../pipes/zod.pipe.js';
 import type { ApiPrincipal } from '../services/api-key.service.js';
 import { FederationsService } from '../services/federations.service.js';
@@ -25,9 +25,13 @@ export class FederationsController {
 
   @Get()
   @Roles('operator', 'auditor')
+  @ScopedFilter()
   @ApiPagedQuery({ status: ['draft', 'active', 'paused', 'completed', 'archived'] })
-  list(@Query(new ZodPipe(FederationListQuerySchema, 'query')) query: FederationListQuery) {
-    return this.federations.list(query);
+  list(
+    @Query(new ZodPipe(FederationListQuerySchema, 'query')) query: FederationListQuery,
+    @Principal() actor: ApiPrincipal,
+  ) {
+    return this.federations.list(query, actor.federationId ?? undefined);
   }
 
   @Post()

@@ -11,12 +11,15 @@ import {
   type CreateKeyBody,
   type KeyListQuery,
 } from '../dtos/operator.dto.js';
-import { ApiKeyGuard, Principal, Roles } from '../guards/api-key.guard.js';
+import { ApiKeyGuard, Principal, Roles, ScopedFilter } from '../guards/api-key.guard.js';
 import { ZodPipe } from '../pipes/zod.pipe.js';
 import type { ApiPrincipal } from '../services/api-key.service.js';
 import { KeysService } from '../services/keys.service.js';
 
-/** API keys (admin only; the key is in the POST answer only) and the audit log of operator actions. Rate-limited. */
+/**
+ * API keys (unscoped admin only; the key is in the POST answer only) and the audit log of operator actions (a scoped
+ * key sees its federation's entries only). Rate-limited.
+ */
 @ApiTags('keys and audit log')
 @ApiSecurity('api-key')
 @Controller('api')
@@ -45,7 +48,8 @@ export class KeysController {
   @Get('audit-log')
   @ApiPagedQuery({ federationId: 'string', action: 'string' })
   @Roles('auditor')
-  audit(@Query(new ZodPipe(AuditListQuerySchema, 'query')) query: AuditListQuery) {
-    return this.keys.listAudit(query);
+  @ScopedFilter()
+  audit(@Query(new ZodPipe(AuditListQuerySchema, 'query')) query: AuditListQuery, @Principal() actor: ApiPrincipal) {
+    return this.keys.listAudit(query, actor.federationId ?? undefined);
   }
 }

@@ -17,6 +17,14 @@ const ROLES_KEY = 'concord:roles';
 /** Roles allowed on a controller or handler (admin is always allowed). Without it, admin only. */
 export const Roles = (...roles: ApiKeyRole[]) => SetMetadata(ROLES_KEY, roles);
 
+const SCOPED_FILTER_KEY = 'concord:scoped-filter';
+
+/**
+ * On a route without `:federationId`: a federation-scoped key may call it because the handler narrows what it
+ * reads to the key's federation (the list of federations, the audit log). Without it, scoped keys are refused there.
+ */
+export const ScopedFilter = () => SetMetadata(SCOPED_FILTER_KEY, true);
+
 type AuthedRequest = Request & { principal?: ApiPrincipal };
 
 /** The authenticated key's principal (set by ApiKeyGuard). */
@@ -34,8 +42,9 @@ function keyOf(request: Request): string | undefined {
 }
 
 /**
- * API-key authentication with roles: 401 without a (live) key, 403 when the key's role is not allowed here or the key
- * is limited to another federation than the route's `:federationId`.
+ * API-key authentication with roles: 401 without a (live) key, 403 when the key's role is not allowed here, the key
+ * is limited to another federation than the route's `:federationId`, or it is limited to a federation and the route
+ * has none (unless the handler narrows to the key's federation: ScopedFilter). docs/operator.md has the matrix.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -62,10 +71,16 @@ export class ApiKeyGuard implements CanActivate {
     if (principal.federationId && federationId !== undefined && federationId !== principal.federationId) {
       throw new OperatorError('E_FORBIDDEN', 'this key is limited to another federation');
     }
-    if (principal.federationId && federationId === undefined && principal.role !== 'admin') {
+    // A scoped key (admin included) never reaches what lies outside its federation: keys, new federations, the
+    // server-wide metrics; lists narrow themselves to its federation (ScopedFilter).
+    if (principal.federationId && federationId === undefined && !this.scopedFilter(context)) {
       throw new OperatorError('E_FORBIDDEN', 'this key is limited to one federation');
     }
     request.principal = principal;
     return true;
+  }
+
+  private scopedFilter(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean | undefined>(SCOPED_FILTER_KEY, [context.getHandler()]) === true;
   }
 }

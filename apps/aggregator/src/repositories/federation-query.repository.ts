@@ -1,4 +1,4 @@
-import { desc, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { federations, type Federation } from '../db/schema/federations.js';
 import { countOf, paged, type Page, type Paged } from './paging.js';
@@ -7,8 +7,11 @@ import { countOf, paged, type Page, type Paged } from './paging.js';
 export class FederationQueryRepository {
   constructor(private readonly db: Db) {}
 
-  listFederations(filter: { status?: Federation['status'] }, page: Page): Promise<Paged<Federation>> {
-    const where = filter.status ? eq(federations.status, filter.status) : undefined;
+  listFederations(filter: { status?: Federation['status']; id?: string }, page: Page): Promise<Paged<Federation>> {
+    const where = and(
+      filter.status ? eq(federations.status, filter.status) : undefined,
+      filter.id ? eq(federations.id, filter.id) : undefined,
+    );
     return paged(
       this.db
         .select()

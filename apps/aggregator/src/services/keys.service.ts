@@ -2,7 +2,8 @@ import type { AuditListQuery, CreateKeyBody, KeyListQuery } from '../dtos/operat
 import type { AuditLogRepository } from '../repositories/audit-log.repository.js';
 import type { FederationRepository } from '../repositories/federation.repository.js';
 import type { ApiKeyService } from './api-key.service.js';
-import { firstLine, page, recordAction, type Actor } from './operator-common.js';
+import { isDatabaseUnavailable } from '../db/db-errors.js';
+import { page, recordAction, type Actor } from './operator-common.js';
 import { OperatorError } from './operator-error.js';
 
 /** API keys (created, listed, revoked; the key is returned once) and the audit log of operator actions. */
@@ -26,10 +27,11 @@ export class KeysService {
       b.federationId = site.federationId;
     }
     const created = await this.apiKeys.create(b).catch((error: unknown) => {
-      throw new OperatorError(
-        'E_BAD_REQUEST',
-        `cannot create the key (unknown federation or site?): ${firstLine(error)}`,
-      );
+      // the driver's message quotes the SQL: answer with the cause, not the text (unreachable stays a 503)
+      if (isDatabaseUnavailable(error)) throw error;
+      throw new OperatorError('E_BAD_REQUEST', 'cannot create the key: unknown federation or site', [
+        { path: 'body.federationId', message: 'unknown federation' },
+      ]);
     });
     await recordAction(this.auditLog, actor, 'key.create', b.federationId ?? null, created.apiKey.id, {
       role: b.role,
@@ -48,7 +50,11 @@ export class KeysService {
     return { revoked: true };
   }
 
-  listAudit(q: AuditListQuery) {
-    return this.auditLog.list({ federationId: q.federationId, action: q.action }, page(q));
+  /** The audit log; with `onlyFederationId` (a scoped key) its federation's entries only, and no other on request. */
+  listAudit(q: AuditListQuery, onlyFederationId?: string) {
+    if (onlyFederationId && q.federationId !== undefined && q.federationId !== onlyFederationId) {
+      throw new OperatorError('E_FORBIDDEN', 'this key is limited to another federation');
+    }
+    return this.auditLog.list({ federationId: onlyFederationId ?? q.federationId, action: q.action }, page(q));
   }
 }
