@@ -13,12 +13,21 @@ import { SERVER_CONFIG } from '../repositories/tokens.js';
 import { AgentAuthService } from '../services/agent-auth.service.js';
 import { EnrollmentService } from '../services/enrollment.service.js';
 import { FederationRunnerService, logRunnerStop } from '../services/federation-runner.service.js';
+import { findBadSiteKeys } from '../services/site-key-report.js';
+import { appLogger } from '../repositories/logger.repository.js';
 
 /** Resumes active federations when the app has booted; stops their loops on shutdown. */
 @Injectable()
 class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
-  constructor(@Inject(FederationRunnerService) private readonly runner: FederationRunnerService) {}
+  constructor(
+    @Inject(FederationRunnerService) private readonly runner: FederationRunnerService,
+    @Inject(FederationRepository) private readonly federations: FederationRepository,
+  ) {}
   async onApplicationBootstrap(): Promise<void> {
+    // report (never rewrite) enrolled keys that today's checks would refuse
+    for (const finding of findBadSiteKeys(await this.federations.allSiteKeys().catch(() => []))) {
+      appLogger().warn(finding, 'an enrolled site key fails the key checks: re-enroll or revoke this site');
+    }
     await this.runner.resumeActive();
   }
   onModuleDestroy(): void {
