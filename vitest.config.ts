@@ -27,6 +27,7 @@ export default defineConfig({
       { find: /^@concord\/fedopt$/, replacement: src('./libs/fedopt/src/index.ts') },
       { find: /^@concord\/native$/, replacement: src('./native/lib/index.ts') },
       { find: /^@concord\/native\/audit$/, replacement: src('./native/lib/audit.ts') },
+      { find: /^@concord\/native\/spec$/, replacement: src('./native/lib/spec.ts') },
       { find: /^@concord\/aggregator$/, replacement: src('./apps/aggregator/src/index.ts') },
       { find: /^@concord\/client-agent$/, replacement: src('./apps/client-agent/src/index.ts') },
     ],

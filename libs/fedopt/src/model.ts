@@ -1,20 +1,15 @@
 /** Sizes of a federation's model, computed without loading the native addon. */
 import { encodedWidth, preprocessedSize } from '@concord/datasets';
+import { parameterCount, type ModelSpec } from '@concord/native/spec';
 import type { FederationModel, FederationSpec } from '@concord/protocol';
 import { FedOptError } from './optimizers.js';
 
 /**
- * Number of parameters in the native flat layout: for each layer, weight [units x in] then bias [units]
- * (native/lib/spec.ts `parameterCount`).
+ * Number of parameters in the native flat layout (weight [units x in] then bias [units] per layer): the native
+ * package's own `parameterCount` (native/lib/spec.ts, a pure function: the addon is not loaded).
  */
 export function parameterCountOf(model: FederationModel): number {
-  let inputs = model.inputSize;
-  let count = 0;
-  for (const layer of model.layers) {
-    count += layer.units * inputs + layer.units;
-    inputs = layer.units;
-  }
-  return count;
+  return parameterCount(model as ModelSpec);
 }
 
 /** Features per row after `plan`; FedOptError E_FEDOPT_SPEC when the plan does not fit the raw rows. */

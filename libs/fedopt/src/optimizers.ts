@@ -16,13 +16,11 @@
  * `serializeOptimizerState`), so the aggregator can persist it with each model version and resume after a crash.
  */
 
-export type ServerOptimizerName = 'fedavg' | 'fedavgm' | 'fedadam' | 'fedyogi';
-export const SERVER_OPTIMIZERS: readonly ServerOptimizerName[] = Object.freeze([
-  'fedavg',
-  'fedavgm',
-  'fedadam',
-  'fedyogi',
-] as const);
+import { SERVER_OPTIMIZER_NAMES } from '@concord/protocol';
+
+/** The one list of server optimizers: the federation spec's (libs/protocol), so spec and optimizer cannot drift. */
+export const SERVER_OPTIMIZERS = SERVER_OPTIMIZER_NAMES;
+export type ServerOptimizerName = (typeof SERVER_OPTIMIZER_NAMES)[number];
 
 export interface ServerOptimizerConfig {
   name: ServerOptimizerName;

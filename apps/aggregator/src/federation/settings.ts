@@ -2,12 +2,18 @@
  * What the round engine needs to run a federation, stored as the federation's `spec` (jsonb). The operator-facing
  * federation spec (libs/protocol federation-spec.ts) resolves into this; `concord simulate` builds it directly.
  */
+import { defaultSecAggShape } from '@concord/fedopt';
 import {
   collusionSafeShape,
   DEFAULT_MAX_COLLUDERS,
+  DistributedPlanSchema,
+  DistributedPrivacyPlanSchema,
   FederationDatasetSchema,
+  LocalPrivacyPlanSchema,
   ModelSpecWireSchema,
+  NonePrivacyPlanSchema,
   PreprocessPlanSchema,
+  SERVER_OPTIMIZER_NAMES,
 } from '@concord/protocol';
 import { z } from 'zod';
 
@@ -18,36 +24,25 @@ export const FederationSettingsSchema = z
     model: ModelSpecWireSchema,
     rounds: z.number().int().min(1).max(100_000),
     cohort: z.object({ minSites: z.number().int().min(2), maxSites: z.number().int().min(2).max(1000) }).strict(),
+    /**
+     * The round's privacy terms, derived from the wire schema sites check (libs/protocol events/plan.ts): local and
+     * none are the plan's own shapes; distributed keeps the plan's common terms and adds what the plan builder
+     * turns into the plan's `distributed` block.
+     */
     privacy: z.discriminatedUnion('mode', [
-      z
-        .object({
-          mode: z.literal('local'),
-          sampleRate: z.number().gt(0).max(1),
-          noiseMultiplier: positive,
-          steps: z.number().int().min(1),
-          clipNorm: positive,
-          delta: z.number().gt(0).lt(1),
-          /** how sites compose their charges; pinned by each site at enrollment (absent in older specs: rdp) */
-          accountant: z.enum(['rdp', 'prv']).optional(),
-        })
-        .strict(),
-      z
-        .object({
+      LocalPrivacyPlanSchema,
+      DistributedPrivacyPlanSchema.pick({ sampleRate: true, clipNorm: true, delta: true })
+        .extend({
           mode: z.literal('distributed'),
-          sampleRate: z.number().gt(0).max(1),
           /** central noise multiplier of the released sum, given `threshold` sites' shares */
-          noiseMultiplier: positive,
-          clipNorm: positive,
-          delta: z.number().gt(0).lt(1),
-          scaleBits: z.number().int().min(0).max(24),
-          countWeight: positive,
+          noiseMultiplier: DistributedPrivacyPlanSchema.shape.noiseMultiplier,
+          scaleBits: DistributedPlanSchema.shape.scaleBits,
+          countWeight: DistributedPlanSchema.shape.countWeight,
           /** sites round their sum with plain randomized rounding (libs/secagg site-sum.ts): conditional rounding is refused */
           roundingBeta: z.literal(0).default(0),
         })
         .strict(),
-      z
-        .object({ mode: z.literal('none'), batchSize: z.number().int().min(1), steps: z.number().int().min(1) })
-        .strict(),
+      NonePrivacyPlanSchema,
     ]),
     optimization: z
       .object({ learningRate: positive, momentum: z.number().min(0).lt(1), proximalMu: z.number().min(0) })
@@ -55,7 +50,7 @@ export const FederationSettingsSchema = z
     /** server optimizer (libs/fedopt; Reddi et al. 2021), its state saved with every model version */
     server: z
       .object({
-        optimizer: z.enum(['fedavg', 'fedavgm', 'fedadam', 'fedyogi']),
+        optimizer: z.enum(SERVER_OPTIMIZER_NAMES),
         learningRate: positive,
         momentum: z.number().min(0).lt(1),
         secondMomentDecay: z.number().min(0).lt(1).default(0.99),
@@ -108,7 +103,8 @@ export function secAggShape(
   const given = k === undefined ? undefined : Math.min(k, n - 1);
   if (given !== undefined && given !== n - 1 && given % 2 === 1)
     throw new RangeError(`secaggNeighbours must be even or n-1, got ${k}`);
-  const neighbours = given ?? collusionSafeShape(n, maxColluders).neighbours;
+  if (given === undefined && t === undefined) return defaultSecAggShape(n, maxColluders);
+  const neighbours = given ?? defaultSecAggShape(n, maxColluders).neighbours;
   return collusionSafeShape(n, maxColluders, {
     neighbours,
     threshold: t === undefined ? undefined : Math.min(neighbours + 1, t),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   MaskedUpdateReplySchema,
+  secAggConfigOf,
   signReceipt,
   type MaskedUpdateReply,
   type PrivacyReceipt,
@@ -29,18 +30,7 @@ export class RoundSession {
     private readonly decision: PlanDecision,
   ) {
     this.client = new SecAggClient({
-      config: {
-        federationId: plan.federationId,
-        roundId: plan.roundId,
-        roster: plan.roster.map((m) => ({
-          clientId: m.siteId,
-          identityPublicKey: new Uint8Array(Buffer.from(m.identityPublicKey, 'base64')),
-        })),
-        threshold: plan.secagg.threshold,
-        neighbours: plan.secagg.neighbours,
-        vectorLength: plan.secagg.vectorLength,
-        graphSeed: new Uint8Array(Buffer.from(plan.secagg.graphSeed, 'base64')),
-      },
+      config: secAggConfigOf(plan),
       clientId: context.identity.siteId,
       identitySecretKey: context.identity.identitySeed,
       randomBytes: (n) => new Uint8Array(randomBytes(n)),

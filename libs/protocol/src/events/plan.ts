@@ -59,34 +59,49 @@ export const DistributedPlanSchema = z
   .strict();
 export type DistributedPlan = z.infer<typeof DistributedPlanSchema>;
 
+/** Local mode: each site runs DP-SGD (`steps` subsampled Gaussian steps per round) and is charged for it. */
+export const LocalPrivacyPlanSchema = z
+  .object({
+    mode: z.literal('local'),
+    sampleRate: z.number().gt(0).max(1),
+    noiseMultiplier: positive,
+    steps: z.number().int().min(1).max(1_000_000),
+    clipNorm: positive,
+    delta: z.number().gt(0).lt(1),
+    /** how sites compose this charge with their history (absent in plans before pinned terms: rdp) */
+    accountant: z.enum(['rdp', 'prv']).optional(),
+  })
+  .strict();
+
+/** Distributed mode: one noisy gradient per site per round, the noise summed across sites (DDG). */
+export const DistributedPrivacyPlanSchema = z
+  .object({
+    mode: z.literal('distributed'),
+    sampleRate: z.number().gt(0).max(1),
+    /** The multiplier the released sum carries with `distributed.minNoisyClients` sites' noise (informational). */
+    noiseMultiplier: positive,
+    steps: z.literal(1),
+    clipNorm: positive,
+    delta: z.number().gt(0).lt(1),
+    /** distributed mode is accounted with RDP only (absent in plans before pinned terms) */
+    accountant: z.literal('rdp').optional(),
+    distributed: DistributedPlanSchema,
+  })
+  .strict();
+
+/** No differential privacy: plain federated averaging (no charge). */
+export const NonePrivacyPlanSchema = z
+  .object({ mode: z.literal('none'), batchSize: z.number().int().min(1), steps: z.number().int().min(1) })
+  .strict();
+
+/**
+ * The privacy terms of a round as sites receive them. The aggregator's stored settings
+ * (apps/aggregator federation/settings.ts) are derived from these member schemas, not restated.
+ */
 export const PrivacyPlanSchema = z.discriminatedUnion('mode', [
-  z
-    .object({
-      mode: z.literal('local'),
-      sampleRate: z.number().gt(0).max(1),
-      noiseMultiplier: positive,
-      steps: z.number().int().min(1).max(1_000_000),
-      clipNorm: positive,
-      delta: z.number().gt(0).lt(1),
-      /** how sites compose this charge with their history (absent in plans before pinned terms: rdp) */
-      accountant: z.enum(['rdp', 'prv']).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      mode: z.literal('distributed'),
-      sampleRate: z.number().gt(0).max(1),
-      /** The multiplier the released sum carries with `distributed.minNoisyClients` sites' noise (informational). */
-      noiseMultiplier: positive,
-      steps: z.literal(1),
-      clipNorm: positive,
-      delta: z.number().gt(0).lt(1),
-      /** distributed mode is accounted with RDP only (absent in plans before pinned terms) */
-      accountant: z.literal('rdp').optional(),
-      distributed: DistributedPlanSchema,
-    })
-    .strict(),
-  z.object({ mode: z.literal('none'), batchSize: z.number().int().min(1), steps: z.number().int().min(1) }).strict(),
+  LocalPrivacyPlanSchema,
+  DistributedPrivacyPlanSchema,
+  NonePrivacyPlanSchema,
 ]);
 export type PrivacyPlan = z.infer<typeof PrivacyPlanSchema>;
 
