@@ -7,4 +7,4 @@ export * from './optimizers.js';
 export * from './calibration.js';
 export * from './plan.js';
 export { parameterCountOf } from './model.js';
-export { parseFederationSpecText } from './spec-text.js';
+export { parseFederationSpecText, readYamlText, YAML_READ_OPTIONS } from './spec-text.js';

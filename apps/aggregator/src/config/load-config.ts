@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { readYamlText } from '@concord/fedopt';
 import { type z } from 'zod';
 import { CliError } from '../cli/errors.js';
 import { type ServerConfig, serverConfigEnv, serverConfigSchema } from './config.schema.js';
@@ -41,7 +41,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
   let value: unknown;
   try {
-    value = parseYaml(text); // YAML is a superset of JSON
+    value = readYamlText(text); // YAML is a superset of JSON; the project's one set of YAML options
   } catch (error) {
     throw new CliError(
       `configuration: config file ${path} is not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`,

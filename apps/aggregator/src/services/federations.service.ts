@@ -1,5 +1,5 @@
+import { readYamlText } from '@concord/fedopt';
 import { FederationSpecError } from '@concord/protocol';
-import { parse as parseYaml } from 'yaml';
 import type { Federation } from '../db/schema/federations.js';
 import type { CreateFederationBody, FederationListQuery } from '../dtos/operator.dto.js';
 import { settingsFromSpec } from '../federation/settings-from-spec.js';
@@ -44,7 +44,7 @@ export class FederationsService {
     let specInput: unknown = b.spec;
     if (typeof b.spec === 'string') {
       try {
-        specInput = parseYaml(b.spec, { maxAliasCount: 100 });
+        specInput = readYamlText(b.spec);
       } catch (error) {
         throw new OperatorError('E_FEDERATION_SPEC', `spec: not valid YAML or JSON (${firstLine(error)})`, [
           { path: 'spec', message: 'not valid YAML or JSON' },
