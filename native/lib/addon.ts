@@ -17,6 +17,8 @@ export interface Binding {
   ): Promise<{
     delta: Float32Array;
     stats: { steps: number; meanBatchSize: number; fractionClipped: number; loss: number };
+    /** with options.clippedSum: the step's clipped-gradient sum in double */
+    clippedSum?: Float64Array;
   }>;
   evaluate(
     spec: Int32Array,
@@ -36,7 +38,12 @@ export interface Binding {
   maskAdd(acc: Uint32Array, seed: Uint8Array, sign: number): Promise<void>;
   gaussianNoise(count: number, sigma: number, seed: Uint8Array | undefined, threads: number): Promise<Float32Array>;
   discreteGaussian(count: number, sigma2Num: number, seed?: Uint8Array): Promise<Int32Array>;
-  quantize(values: Float32Array, clip: number, scaleBits: number, seed?: Uint8Array): Promise<Uint32Array>;
+  quantize(
+    values: Float32Array | Float64Array,
+    clip: number,
+    scaleBits: number,
+    seed?: Uint8Array,
+  ): Promise<Uint32Array>;
   initWeights(spec: Int32Array, seed?: Uint8Array): Float32Array;
   chacha20Keystream(seed: Uint8Array, nonce: Uint32Array, counter: number, blocks: number): Uint32Array;
   gemmSeconds(M: number, N: number, K: number, iterations: number, threads: number): { wall: number; cpu: number };

@@ -25,7 +25,7 @@ export function float32Array(name: string, v: unknown): Float32Array {
   return v;
 }
 
-export function allFinite(name: string, v: Float32Array): void {
+export function allFinite(name: string, v: Float32Array | Float64Array): void {
   for (let i = 0; i < v.length; i++)
     if (!Number.isFinite(v[i])) throw rangeError(name, `contains NaN or Infinity at index ${i}`, 'E_NON_FINITE');
 }

@@ -59,6 +59,11 @@ export interface TrainOptions {
   microBatch?: number;
   /** CUDA only: device ordinal. */
   deviceOrdinal?: number;
+  /**
+   * DP mode with one step (distributed mode, libs/secagg site-sum.ts): also return `clippedSum`, the step's sum of
+   * clipped per-example gradients, clip factors and accumulation in double (CPU only). Default false.
+   */
+  clippedSum?: boolean;
 }
 
 export interface TrainStats {
@@ -112,7 +117,9 @@ export function initWeights(spec: ModelSpec, seed?: Uint8Array): Float32Array {
  * ChaCha20 and snapped to a power-of-two grid, division by the expected batch size q n, SGD with momentum.
  * Returns delta = w_after - w_before and statistics about the site's data (keep them at the site).
  */
-export async function trainLocal(o: TrainOptions): Promise<{ delta: Float32Array; stats: TrainStats }> {
+export async function trainLocal(
+  o: TrainOptions,
+): Promise<{ delta: Float32Array; stats: TrainStats; clippedSum?: Float64Array }> {
   if (typeof o !== 'object' || o === null) throw typeError('options', 'an object');
   const { spec, weights } = checkSpecAndWeights(o.spec, o.weights);
   const n = checkData(spec, o.features, o.labels);
@@ -155,7 +162,15 @@ export async function trainLocal(o: TrainOptions): Promise<{ delta: Float32Array
   } else {
     throw rangeError('privacy.mode', "must be 'dp' or 'none'");
   }
-  if (resolveDevice(o.device) === 'cuda') return trainLocalCuda({ ...o, spec });
+  if (o.clippedSum !== undefined && typeof o.clippedSum !== 'boolean') throw typeError('clippedSum', 'a boolean');
+  if (o.clippedSum) {
+    if (mode !== 'dp' || steps !== 1) throw rangeError('clippedSum', 'needs privacy mode dp and steps 1');
+    native.clippedSum = true;
+  }
+  if (resolveDevice(o.device) === 'cuda') {
+    if (o.clippedSum) throw rangeError('clippedSum', 'is computed on the CPU only (device cpu)');
+    return trainLocalCuda({ ...o, spec });
+  }
   const b = loadBinding();
   // Copy the weights: the caller may reuse its array while the training runs; delta is relative to this copy.
   const w = weights.slice();
@@ -244,10 +259,11 @@ export async function discreteGaussian(count: number, sigmaSquared: number, seed
  * (unbiased), store as two's complement. clip * 2^scaleBits must be < 2^31.
  */
 export async function quantize(
-  values: Float32Array,
+  values: Float32Array | Float64Array,
   o: { clip: number; scaleBits: number; seed?: Uint8Array },
 ): Promise<Uint32Array> {
-  const v = float32Array('values', values);
+  // float64: a site's clipped sum accumulated in double (trainLocal clippedSum); rounded exactly as float32 input
+  const v = values instanceof Float64Array ? values : float32Array('values', values);
   if (typeof o !== 'object' || o === null) throw typeError('options', 'an object');
   const clip = finiteNumber('clip', o.clip);
   if (!(clip > 0)) throw rangeError('clip', 'must be > 0');

@@ -166,6 +166,12 @@ class TrainWorker : public PromiseWorker {
     auto delta = Napi::Float32Array::New(env, spec_.parameters);
     SetOutput(delta);
     delta_data_ = delta.Data();
+    if (o.Get("clippedSum").ToBoolean()) {  // distributed mode: the clipped sum in double (train.h)
+      if (!cfg_.dp || cfg_.steps != 1) throw_arg(env, "clippedSum needs DP mode and one step");
+      auto sum = Napi::Float64Array::New(env, spec_.parameters);
+      clipped_sum_ = Napi::Persistent(sum.As<Napi::Object>());
+      clipped_sum_data_ = sum.Data();
+    }
   }
 
  protected:
@@ -174,6 +180,7 @@ class TrainWorker : public PromiseWorker {
     cfg_.seed = seed_;
     cfg_.canary_coordinate = canary_coordinate_.data();
     cfg_.canaries = canary_coordinate_.size();
+    cfg_.clipped_sum = clipped_sum_data_;
     stats_ = train_local(cfg_, delta_data_);
     std::memset(cfg_.seed.data(), 0, 32);
   }
@@ -186,6 +193,7 @@ class TrainWorker : public PromiseWorker {
     Napi::Object r = Napi::Object::New(env);
     r.Set("delta", Output());
     r.Set("stats", stats);
+    if (clipped_sum_data_) r.Set("clippedSum", clipped_sum_.Value());
     return r;
   }
 
@@ -194,6 +202,8 @@ class TrainWorker : public PromiseWorker {
   TrainConfig cfg_{};
   std::vector<uint32_t> canary_coordinate_;
   float* delta_data_ = nullptr;
+  Napi::ObjectReference clipped_sum_;
+  double* clipped_sum_data_ = nullptr;
   TrainStats stats_;
 };
 
@@ -291,16 +301,26 @@ class SamplerWorker : public PromiseWorker {
   SamplerWorker(const Napi::CallbackInfo& info, Kind kind) : PromiseWorker(info.Env()), kind_(kind) {
     Napi::Env env = info.Env();
     if (kind == Quantize) {
-      auto values = typed_arg<Napi::Float32Array>(info, 0, napi_float32_array, "values");
+      // float32 values, or float64 (a site's clipped sum accumulated in double)
+      const bool wide = info.Length() > 0 && info[0].IsTypedArray() &&
+                        info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+      if (wide) {
+        auto values = typed_arg<Napi::Float64Array>(info, 0, napi_float64_array, "values");
+        count_ = values.ElementLength();
+        values_f64_ = values.Data();
+        Pin(values);
+      } else {
+        auto values = typed_arg<Napi::Float32Array>(info, 0, napi_float32_array, "values");
+        count_ = values.ElementLength();
+        values_ = values.Data();
+        Pin(values);
+      }
       clip_ = number_arg(info, 1, "clip");
       double bits = number_arg(info, 2, "scaleBits");
       if (!(clip_ > 0) || !(bits >= 0 && bits <= 30) || double(int(bits)) != bits ||
           !(std::ldexp(clip_, int(bits)) < 2147483648.0))
         throw coded_error(env, "E_RANGE", "clip * 2^scaleBits must be below 2^31", false);
       scale_bits_ = int(bits);
-      count_ = values.ElementLength();
-      values_ = values.Data();
-      Pin(values);
       has_seed_ = seed_arg(info, 3, seed_);
       auto out = Napi::Uint32Array::New(env, count_);
       out_u32_ = out.Data();
@@ -333,7 +353,12 @@ class SamplerWorker : public PromiseWorker {
     switch (kind_) {
       case Gaussian: gaussian_noise(chacha_key(seed_.data(), kStreamGaussian), count_, param_, out_f32_, threads_); break;
       case Discrete: discrete_gaussian(chacha_key(seed_.data(), kStreamDiscrete), count_, uint64_t(param_), out_i32_); break;
-      case Quantize: quantize(chacha_key(seed_.data(), kStreamQuantize), values_, count_, clip_, scale_bits_, out_u32_); break;
+      case Quantize:
+        if (values_f64_)
+          quantize(chacha_key(seed_.data(), kStreamQuantize), values_f64_, count_, clip_, scale_bits_, out_u32_);
+        else
+          quantize(chacha_key(seed_.data(), kStreamQuantize), values_, count_, clip_, scale_bits_, out_u32_);
+        break;
     }
   }
   Napi::Value Result(Napi::Env) override { return Output(); }
@@ -344,6 +369,7 @@ class SamplerWorker : public PromiseWorker {
   double param_ = 0, clip_ = 0;
   int scale_bits_ = 0, threads_ = 1;
   const float* values_ = nullptr;
+  const double* values_f64_ = nullptr;
   float* out_f32_ = nullptr;
   int32_t* out_i32_ = nullptr;
   uint32_t* out_u32_ = nullptr;

@@ -4,7 +4,9 @@
 
 namespace concord {
 
-void quantize(const ChachaKey& k, const float* values, size_t count, double clip, int scale_bits, uint32_t* out) {
+template <class T>
+static void quantize_values(const ChachaKey& k, const T* values, size_t count, double clip, int scale_bits,
+                            uint32_t* out) {
   constexpr size_t kBlocks = 16, kPerBatch = kBlocks * 8;  // 8 elements per 64-byte block
   uint32_t words[kBlocks * 16];
   const double scale = std::ldexp(1.0, scale_bits);
@@ -15,7 +17,7 @@ void quantize(const ChachaKey& k, const float* values, size_t count, double clip
     chacha20_keystream(k, uint32_t(first_block), (n + 7) / 8, words);
     for (size_t i = 0; i < n; i++) {
       double x = values[base + i];
-      if (!(std::fabs(x) <= 3.4e38)) throw KernelError("E_NON_FINITE", "values contains NaN or Infinity");
+      if (!std::isfinite(x)) throw KernelError("E_NON_FINITE", "values contains NaN or Infinity");
       x = x < -clip ? -clip : (x > clip ? clip : x);
       double v = x * scale, f = std::floor(v), frac = v - f;
       uint64_t u = (uint64_t(words[2 * i]) | uint64_t(words[2 * i + 1]) << 32) >> 11;
@@ -23,6 +25,14 @@ void quantize(const ChachaKey& k, const float* values, size_t count, double clip
       out[base + i] = uint32_t(r);
     }
   }
+}
+
+void quantize(const ChachaKey& k, const float* values, size_t count, double clip, int scale_bits, uint32_t* out) {
+  quantize_values(k, values, count, clip, scale_bits, out);
+}
+
+void quantize(const ChachaKey& k, const double* values, size_t count, double clip, int scale_bits, uint32_t* out) {
+  quantize_values(k, values, count, clip, scale_bits, out);
 }
 
 }  // namespace concord

@@ -73,6 +73,38 @@ static void sgd_update(size_t n, float* w, float* v, const float* g, const float
   }
 }
 
+// sum += sum over the chunk's rows of min(1, C / ||g_i||) g_i, in double: the clip factor from the double norm, each
+// per-example gradient entry (delta_i outer activation_i, and delta_i for biases) widened to double before the
+// product. O(rows x parameters) scalar work, once per distributed round: exactness over speed here, because
+// this sum is what the accountant's sensitivity C 2^s + sqrt(d) is about.
+static void accumulate_clipped_sum_double(const ModelSpec& spec, double clip, int rows, const Workspace& ws,
+                                          double* sum) {
+  std::vector<double> factor(static_cast<size_t>(rows)), dd;
+  for (int i = 0; i < rows; i++) {
+    const double norm = std::sqrt(ws.norm2[i]);
+    factor[i] = norm > clip ? clip / norm : 1.0;
+  }
+  for (int l = 0; l < spec.layers(); l++) {
+    const int in = spec.in(l), out = spec.units[l];
+    const float* d = ws.delta[l].data();
+    const float* a = l == 0 ? ws.x.data() : ws.act[l - 1].data();
+    double* gw = sum + spec.weight_offset[l];
+    double* gb = sum + spec.bias_offset[l];
+    dd.resize(size_t(out));
+    for (int i = 0; i < rows; i++) {
+      for (int j = 0; j < out; j++) dd[j] = factor[i] * double(d[size_t(i) * out + j]);
+      const float* ai = a + size_t(i) * in;
+      for (int j = 0; j < out; j++) {
+        const double dj = dd[j];
+        if (dj == 0.0) continue;
+        double* row = gw + size_t(j) * in;
+        for (int k = 0; k < in; k++) row[k] += dj * double(ai[k]);
+        gb[j] += dj;
+      }
+    }
+  }
+}
+
 TrainStats train_local(const TrainConfig& cfg, float* delta) {
   const ModelSpec& spec = *cfg.spec;
   const size_t P = spec.parameters, n = cfg.examples;
@@ -99,6 +131,10 @@ TrainStats train_local(const TrainConfig& cfg, float* delta) {
   const double grid = std_dev > 0 ? gaussian_grid(std_dev) : 0.0;
 
   double loss_sum = 0, examples_seen = 0, clipped = 0;
+  if (cfg.clipped_sum) {
+    if (!cfg.dp || cfg.steps != 1) throw KernelError("E_RANGE", "clipped_sum needs DP mode and one step");
+    std::fill(cfg.clipped_sum, cfg.clipped_sum + P, 0.0);
+  }
   for (int step = 0; step < cfg.steps; step++) {
     batch.clear();
     if (cfg.dp) {
@@ -145,10 +181,14 @@ TrainStats train_local(const TrainConfig& cfg, float* delta) {
           }
         }
         examples_seen += rows;
+        // before accumulate_gradient, which scales ws.delta in place by the float factors
+        if (cfg.clipped_sum) accumulate_clipped_sum_double(spec, cfg.clip_norm, rows, ws, cfg.clipped_sum);
         accumulate_gradient(spec, scale.data(), rows, ws, g.data(), &pool);
       }
       // A sampled canary adds its clipped gradient, C on its own coordinate, to the sum before the noise.
       for (uint32_t c : canary_hits) g[cfg.canary_coordinate[c]] += float(cfg.clip_norm);
+      if (cfg.clipped_sum)
+        for (uint32_t c : canary_hits) cfg.clipped_sum[cfg.canary_coordinate[c]] += cfg.clip_norm;
       examples_seen += double(canary_hits.size());
     }
 

@@ -23,6 +23,11 @@ struct TrainConfig {
   // per-example gradient is clip_norm on parameter canary_coordinate[c] (a white-box "Dirac" canary).
   const uint32_t* canary_coordinate = nullptr;
   size_t canaries = 0;
+  // Distributed mode (libs/secagg site-sum.ts): when set (DP, one step), the step's sum of clipped per-example
+  // gradients is also written here, with each clip factor min(1, C / ||g_i||) computed and every product and sum
+  // accumulated in double, straight from the per-example gradients (never rebuilt from the float32 weight update,
+  // whose rounding at weights of std 0.5 and batch 3,000 moved the sum by more than C 2^s + sqrt(d) allows).
+  double* clipped_sum = nullptr;
 };
 
 struct TrainStats {

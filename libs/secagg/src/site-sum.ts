@@ -22,10 +22,11 @@
  * [KLS21] only reduces the modulus a sum needs; with 32-bit words and the plan's clamp (sized so n sites' sums
  * cannot wrap: apps/aggregator plan-builder.ts) it is not needed for correctness or privacy.
  *
- * Floating point: the site's sum is computed in float32 by the native trainer; its rounding error is data
- * dependent but far below one grid step (2^-scaleBits) for the plan's scales, the usual caveat of DP-SGD
- * implementations (the Gaussian noise itself is integer-valued here, so the Mironov 2012 attack on floating-point
- * noise does not apply).
+ * Floating point: pass the site's sum as a Float64Array straight from the native trainer's `clippedSum` (clip
+ * factors and accumulation in double, never rebuilt from a float32 weight update): its rounding error is then far
+ * below one grid step, and the removal of one record moves the encoded sum by at most C 2^s + sqrt(d) (checked in
+ * integer arithmetic by libs/secagg test site-sum-sensitivity). A Float32Array is accepted for other callers. The
+ * Gaussian noise itself is integer-valued here, so the Mironov 2012 attack on floating-point noise does not apply.
  */
 import { discreteGaussian, quantize } from '@concord/native';
 import { requireFinite, requireInteger } from './guards.js';
@@ -46,10 +47,12 @@ export interface SiteSumEncoding {
  * bad argument, before any work.
  */
 export async function encodeSiteSum(
-  sum: Float32Array,
+  sum: Float32Array | Float64Array,
   o: SiteSumEncoding & { seed?: Uint8Array },
 ): Promise<Uint32Array> {
-  if (!(sum instanceof Float32Array)) throw new TypeError('sum must be a Float32Array');
+  if (!(sum instanceof Float32Array || sum instanceof Float64Array)) {
+    throw new TypeError('sum must be a Float64Array (or Float32Array)');
+  }
   if (sum.length === 0) throw new RangeError('sum must not be empty');
   if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
   const scaleBits = requireInteger(o.scaleBits, 'scaleBits', 0, 30);

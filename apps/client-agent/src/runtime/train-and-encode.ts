@@ -14,8 +14,8 @@ import type { Execution } from './plan-decision.js';
  *   delta is fixed-point encoded.
  * - none: plain SGD on shuffled batches, same encoding.
  * - distributed: ONE Poisson sample, per-example clipped gradients summed with NO noise (trainLocal with
- *   noiseMultiplier 0, one step, learning rate 1, so delta = -sum/(q n)); the record vector's last coordinate is
- *   countWeight per sampled record; then libs/secagg `encodeSiteSum`: clamped, scaled by 2^s, plain randomized
+ *   noiseMultiplier 0, one step and `clippedSum`: the kernel returns the sum itself, clip factors and accumulation
+ *   in double, on the CPU); the record vector's last coordinate is countWeight per sampled record; then libs/secagg `encodeSiteSum`: clamped, scaled by 2^s, plain randomized
  *   rounding and the site's discrete Gaussian share N_Z(0, localNoiseVariance), mod 2^32 (why that keeps one
  *   record's effect within C 2^s + sqrt(d): libs/secagg site-sum.ts).
  */
@@ -31,18 +31,19 @@ export async function trainAndEncode(
   const common = { spec, weights, features: data.features, labels: data.labels, threads, device };
   const x = execution;
   if (x.mode === 'distributed') {
-    const q = x.sampleRate;
-    const { delta, stats } = await trainLocal({
+    // the clipped sum straight from the kernel, in double (native train.h `clipped_sum`); CPU only
+    const { clippedSum, stats } = await trainLocal({
       ...common,
+      device: 'cpu',
       steps: 1,
       learningRate: 1,
       momentum: 0,
-      privacy: { mode: 'dp', sampleRate: q, noiseMultiplier: 0, clipNorm: x.gradientClip },
+      privacy: { mode: 'dp', sampleRate: x.sampleRate, noiseMultiplier: 0, clipNorm: x.gradientClip },
+      clippedSum: true,
     });
-    const p = delta.length;
-    const vector = new Float32Array(p + 1);
-    const scale = -q * data.count;
-    for (let i = 0; i < p; i++) vector[i] = delta[i] * scale;
+    const p = clippedSum!.length;
+    const vector = new Float64Array(p + 1);
+    vector.set(clippedSum!);
     vector[p] = x.countWeight * stats.meanBatchSize;
     const encoded = await encodeSiteSum(vector, {
       clip: x.clamp,
