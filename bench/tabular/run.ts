@@ -14,7 +14,7 @@
  * "what per-dataset tuning would add" rows; without it the plan is whatever libs/fedopt resolves by default.
  */
 import { binaryMetrics, createSeededRandom, loadTable, type TableSplit } from '@concord/datasets';
-import { resolveTrainingPlan } from '@concord/fedopt';
+import { initialOutputBias, resolveTrainingPlan } from '@concord/fedopt';
 import { predict } from '@concord/native';
 import { parseFederationSpec } from '@concord/protocol';
 import { runHarness } from '../federation/harness.js';
@@ -104,7 +104,7 @@ for (const name of datasets) {
       `centralized non-private LR: ROC AUC ${reference.rocAuc.toFixed(4)}, PR AUC ${reference.prAuc.toFixed(4)}`,
   );
   say(
-    '| sites | partition | mode | epsilon | ROC AUC (mean) | drop | drop 95% CI | goal | PR AUC | z | q | t | s/run |',
+    '| sites | partition | mode | epsilon | ROC AUC (mean) | drop | drop 95% CI | goal | PR AUC | z | q | t, c | s/run |',
   );
   say('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of ROWS.filter((r) => r.dataset === name && (rowsWanted === 'all' || r.goal !== undefined))) {
@@ -112,7 +112,6 @@ for (const name of datasets) {
     if (only && !label.includes(only)) continue;
     const spec = parseFederationSpec(specFor(split, row));
     const plan = resolveTrainingPlan(spec, { cohortSize: row.sites });
-    const prior = spec.dataset.kind === 'table' ? spec.dataset.classPrior : undefined;
     const columnValues = (column: string) => split.trainRows.map((r) => r[column]);
     const aucs: number[] = [];
     const prs: number[] = [];
@@ -125,7 +124,7 @@ for (const name of datasets) {
         splitSeed: 0,
         data: { train: split.train, test: split.test, columnValues },
         plan,
-        initialBias: prior === undefined ? undefined : Math.log(prior / (1 - prior)),
+        initialBias: initialOutputBias(spec.dataset, plan.model),
       });
       const logits = await predict(plan.model, run.weights, split.test.features);
       const m = binaryMetrics(logits, split.test.labels);
@@ -138,7 +137,11 @@ for (const name of datasets) {
     const p = plan.privacy;
     const z = p.mode === 'none' ? '-' : p.noiseMultiplier.toFixed(3);
     const q = p.mode === 'none' ? '-' : String(p.sampleRate);
-    const t = p.mode === 'distributed' ? String(p.minNoisyClients) : '-';
+    // t: SecAgg+ threshold; c: colluders tolerated; noise is sized so that t - c honest shares carry all of it
+    const t =
+      p.mode === 'distributed'
+        ? `${plan.secureAggregation.threshold}, ${plan.secureAggregation.threshold - p.minNoisyClients}`
+        : '-';
     const drop = mean(drops);
     const met = row.goal === undefined ? '' : `${drop <= row.goal ? 'met' : 'MISSED'} (<= ${row.goal})`;
     say(

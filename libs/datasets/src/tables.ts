@@ -177,16 +177,20 @@ export interface TableSplit {
   test: Dataset;
   /** raw train rows (for by-column partitions and CSV shards) in the same order as `train` */
   trainRows: Record<string, string>[];
+  /** raw test rows in the same order as `test` (to encode them under another schema) */
+  testRows: Record<string, string>[];
   schema: PublicTableSchema;
 }
 
 /** Adult: the official train (32,561) and test (16,281) files, encoded with ADULT_SCHEMA. */
 export function loadAdult(): TableSplit {
   const trainRows = readVendoredRows('adult-train');
+  const testRows = readVendoredRows('adult-test');
   return {
     train: encodeTable(ADULT_SCHEMA, trainRows),
-    test: encodeTable(ADULT_SCHEMA, readVendoredRows('adult-test')),
+    test: encodeTable(ADULT_SCHEMA, testRows),
     trainRows,
+    testRows,
     schema: ADULT_SCHEMA,
   };
 }
@@ -209,13 +213,12 @@ export function loadMammography(options: { seed?: number } = {}): TableSplit {
   trainIdx.sort((a, b) => a - b);
   testIdx.sort((a, b) => a - b);
   const trainRows = trainIdx.map((i) => rows[i]);
+  const testRows = testIdx.map((i) => rows[i]);
   return {
     train: encodeTable(MAMMOGRAPHY_SCHEMA, trainRows),
-    test: encodeTable(
-      MAMMOGRAPHY_SCHEMA,
-      testIdx.map((i) => rows[i]),
-    ),
+    test: encodeTable(MAMMOGRAPHY_SCHEMA, testRows),
     trainRows,
+    testRows,
     schema: MAMMOGRAPHY_SCHEMA,
   };
 }

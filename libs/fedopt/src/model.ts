@@ -33,3 +33,19 @@ export function tableInputSize(dataset: Extract<FederationSpec['dataset'], { kin
     throw new FedOptError('E_FEDOPT_SPEC', `dataset.columns: ${(error as Error).message}`);
   }
 }
+
+/**
+ * The output bias at initialisation for a binary table with a public `classPrior`: its logit, log(p / (1 - p)),
+ * so the first rounds' clipped gradients are spent on the features rather than on learning the base rate (the
+ * prior is public: the spec's, never a site's label balance). Undefined when it does not apply (no prior, or a
+ * model whose last layer is not one sigmoid unit). The bias is the last value of the native flat layout.
+ */
+export function initialOutputBias(
+  dataset: FederationSpec['dataset'] | undefined,
+  model: FederationModel,
+): number | undefined {
+  if (dataset?.kind !== 'table' || dataset.classPrior === undefined) return undefined;
+  if (model.loss !== 'sigmoid-binary-cross-entropy' || model.layers[model.layers.length - 1].units !== 1)
+    return undefined;
+  return Math.log(dataset.classPrior / (1 - dataset.classPrior));
+}

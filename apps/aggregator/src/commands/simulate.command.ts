@@ -6,6 +6,7 @@ import { CliError } from '../cli/errors.js';
 import { parseChoiceFlag, parseNumberFlag, printJson } from '../cli/options.js';
 import { runSimulation, type SimulationResult } from '../simulation/simulation.js';
 import { writeSimulationOutputs } from '../simulation/outputs.js';
+import { SIM_DATASETS } from '../simulation/sim-table.js';
 
 const MODES = ['none', 'local', 'distributed'] as const;
 const ACCOUNTANTS = ['rdp', 'prv'] as const;
@@ -21,15 +22,19 @@ export function register(program: Command): void {
     .addOption(
       new Option('--rounds <r>', 'rounds to release (env CONCORD_SIM_ROUNDS)').default(
         undefined,
-        `${FEDERATION_DEFAULTS.local.rounds} (local), ${FEDERATION_DEFAULTS.distributed.rounds} (distributed), ${FEDERATION_DEFAULTS.none.rounds} (none)`,
+        `${FEDERATION_DEFAULTS.local.rounds} (local), ${FEDERATION_DEFAULTS.distributed.rounds} (distributed), ${FEDERATION_DEFAULTS.none.rounds} (none); tables: the plan's tabular defaults`,
       ),
     )
-    .addOption(new Option('--dataset <name>', 'dataset: mnist').default('mnist'))
     .addOption(
-      new Option('--partition <scheme>', 'iid | dirichlet:ALPHA | classes:K (env CONCORD_SIM_PARTITION)').default(
-        undefined,
-        'iid',
+      new Option('--dataset <name>', 'mnist, or a vendored table (binary, ROC AUC): adult | mammography').default(
+        'mnist',
       ),
+    )
+    .addOption(
+      new Option(
+        '--partition <scheme>',
+        'iid | dirichlet:ALPHA | classes:K | by-column:NAME (tables) (env CONCORD_SIM_PARTITION)',
+      ).default(undefined, 'iid'),
     )
     .addOption(
       new Option('--epsilon <e>', 'target epsilon per site over all rounds (env CONCORD_SIM_EPSILON)').default(
@@ -70,8 +75,9 @@ export function register(program: Command): void {
         } catch (error) {
           throw new CliError(`--spec: ${(error as Error).message}`);
         }
-        if ((spec.dataset as { kind?: string }).kind !== 'mnist')
-          throw new CliError('--spec: simulate runs mnist specs only');
+        const kind = (spec.dataset as { kind?: string }).kind;
+        if ((kind === 'mnist') !== ((opts.dataset ?? 'mnist') === 'mnist'))
+          throw new CliError(`--spec: its ${kind} dataset does not match --dataset ${String(opts.dataset)}`);
       }
       const fromSpec = (spec ?? {}) as {
         rounds?: number;
@@ -88,10 +94,14 @@ export function register(program: Command): void {
           max: 200,
         },
       );
-      if (opts.dataset !== 'mnist') throw new CliError(`--dataset must be mnist, got '${String(opts.dataset)}'`);
+      const dataset = parseChoiceFlag('--dataset', str(opts.dataset) ?? 'mnist', SIM_DATASETS);
+      const isTable = dataset !== 'mnist';
       const partition = str(opts.partition) ?? env.CONCORD_SIM_PARTITION ?? 'iid';
-      if (!/^(iid|dirichlet:[0-9.eE+-]+|classes:\d+)$/.test(partition)) {
-        throw new CliError(`--partition must be iid, dirichlet:ALPHA or classes:K, got '${partition}'`);
+      if (!/^(iid|dirichlet:[0-9.eE+-]+|classes:\d+|by-column:[A-Za-z0-9_.-]+)$/.test(partition)) {
+        throw new CliError(`--partition must be iid, dirichlet:ALPHA, classes:K or by-column:NAME, got '${partition}'`);
+      }
+      if (partition.startsWith('by-column:') && !isTable) {
+        throw new CliError('--partition by-column:NAME needs a table (--dataset adult | mammography)');
       }
       const mode = parseChoiceFlag(
         '--dp',
@@ -99,14 +109,16 @@ export function register(program: Command): void {
         MODES,
       );
       // without a flag, env or spec value: the tuned number of rounds for the mode (docs/benchmarks.md)
-      const rounds = parseNumberFlag(
-        '--rounds',
+      // (tables: left to the plan, whose tabular defaults differ by mode)
+      const roundsText =
         str(opts.rounds) ??
-          env.CONCORD_SIM_ROUNDS ??
-          specText(fromSpec.rounds) ??
-          String(FEDERATION_DEFAULTS[mode].rounds),
-        { integer: true, min: 1, max: 100_000 },
-      );
+        env.CONCORD_SIM_ROUNDS ??
+        specText(fromSpec.rounds) ??
+        (isTable ? undefined : String(FEDERATION_DEFAULTS[mode].rounds));
+      const rounds =
+        roundsText === undefined
+          ? undefined
+          : parseNumberFlag('--rounds', roundsText, { integer: true, min: 1, max: 100_000 });
       const epsilon = parseNumberFlag(
         '--epsilon',
         str(opts.epsilon) ?? env.CONCORD_SIM_EPSILON ?? specText(fromSpec.privacy?.epsilon) ?? '3',
@@ -150,6 +162,7 @@ export function register(program: Command): void {
       try {
         result = await runSimulation({
           sites,
+          dataset,
           rounds,
           partition,
           mode,
@@ -180,7 +193,9 @@ export function register(program: Command): void {
       }
       const outputs = typeof opts.out === 'string' ? await writeSimulationOutputs(opts.out, result) : undefined;
       const summary = {
+        dataset,
         accuracy: result.accuracy,
+        ...(result.binary ? { binary: result.binary } : {}),
         epsilon: result.epsilon,
         delta: result.delta,
         mode: result.mode,
@@ -200,8 +215,13 @@ export function register(program: Command): void {
       if (json) printJson(summary);
       else {
         say(
-          `final accuracy ${result.accuracy.toFixed(4)} on 2,000 held-out digits; ${result.rounds} rounds (${result.failedRounds} failed) in ${result.seconds.toFixed(1)} s`,
+          `final accuracy ${result.accuracy.toFixed(4)} on ${result.testCount.toLocaleString('en')} held-out ${isTable ? 'rows' : 'digits'}; ${result.rounds} rounds (${result.failedRounds} failed) in ${result.seconds.toFixed(1)} s`,
         );
+        const b = result.binary;
+        if (b)
+          say(
+            `ROC AUC ${b.rocAuc.toFixed(4)}, PR AUC ${b.prAuc.toFixed(4)}, log-loss ${b.logLoss.toFixed(4)} (${b.positives} positives)`,
+          );
         say(`ledger: ${result.ledgerEntries} entries, ${result.ledgerVerified ? 'verified' : 'VERIFICATION FAILED'}`);
         for (const [site, eps] of Object.entries(result.perSiteEpsilon))
           say(`  ${site}: epsilon ${eps.toFixed(4)} (delta ${delta})`);
