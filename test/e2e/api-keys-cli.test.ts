@@ -1,5 +1,5 @@
 /** `concord keys create`: the key is printed once, only its sha256 is stored, and the stored key authenticates. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,16 +10,27 @@ import { ApiKeyService, hashApiKey } from '../../apps/aggregator/src/services/ap
 import { CONCORD_BIN, runCli } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-keys-'));
+const NO_DB_ENV = { DATABASE_URL: '', CONCORD_DATABASE_URL: '', CONCORD_DATA_DIR: '' };
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('concord keys create', () => {
-  it('creates the first admin key on a fresh data dir and shows it once', async () => {
+  it('refuses to create a new embedded database without --init, and says where it looked', () => {
+    const dataDir = join(dir, 'nothing-here');
+    const r = runCli(CONCORD_BIN, ['keys', 'create', '--role', 'admin', '--data-dir', dataDir], { env: NO_DB_ENV });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`no database at embedded database ${dataDir}`);
+    expect(r.stderr).toMatch(/--database-url.*--init/);
+    expect(existsSync(dataDir)).toBe(false); // nothing half-created
+  });
+
+  it('creates the first admin key on a fresh data dir with --init, says where, and shows it once', async () => {
     const dataDir = join(dir, 'data');
-    const human = runCli(CONCORD_BIN, ['keys', 'create', '--role', 'admin', '--data-dir', dataDir]);
+    const human = runCli(CONCORD_BIN, ['keys', 'create', '--role', 'admin', '--data-dir', dataDir, '--init']);
     expect(human.status, human.stderr).toBe(0);
     const key = human.stdout.trim();
     expect(key).toMatch(/^concord_[A-Za-z0-9_-]{43}$/);
     expect(human.stderr).toMatch(/shown only this once/);
+    expect(human.stderr).toContain(`in embedded database ${dataDir}`);
     const json = runCli(CONCORD_BIN, [
       'keys',
       'create',
@@ -33,7 +44,7 @@ describe('concord keys create', () => {
     ]);
     expect(json.status, json.stderr).toBe(0);
     const second = JSON.parse(json.stdout);
-    expect(second).toMatchObject({ role: 'auditor', name: 'auditor 1' });
+    expect(second).toMatchObject({ role: 'auditor', name: 'auditor 1', database: `embedded database ${dataDir}` });
 
     const database = await openDatabase({ dataDir });
     try {
@@ -46,10 +57,10 @@ describe('concord keys create', () => {
     } finally {
       await database.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a bad role with exit 2', () => {
-    const r = runCli(CONCORD_BIN, ['keys', 'create', '--role', 'root', '--data-dir', join(dir, 'other')]);
+    const r = runCli(CONCORD_BIN, ['keys', 'create', '--role', 'root', '--data-dir', join(dir, 'other'), '--init']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--role must be one of admin, operator, auditor, site/);
   });

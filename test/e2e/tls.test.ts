@@ -162,9 +162,13 @@ describe.skipIf(opensslMissing)('concord serve with --tls-cert/--tls-key, and th
     caPem = readFileSync(tls.ca, 'utf8');
     const dataDir = join(dir, 'data');
     // The first admin key goes straight into the data dir, before the server holds it open.
-    const created = runCli(CONCORD_BIN, ['keys', 'create', '--role', 'admin', '--data-dir', dataDir, '--json'], {
-      env: NO_DATABASE_URL,
-    });
+    const created = runCli(
+      CONCORD_BIN,
+      ['keys', 'create', '--role', 'admin', '--data-dir', dataDir, '--init', '--json'],
+      {
+        env: NO_DATABASE_URL,
+      },
+    );
     if (created.status !== 0) throw new Error(`concord keys create: ${created.stderr}`);
     adminKey = (JSON.parse(created.stdout) as { key: string }).key;
     const started = await startCli(

@@ -8,6 +8,10 @@ import { register as registerSimulate } from '../commands/simulate.command.js';
 import { register as registerDemo } from '../commands/demo.command.js';
 import { register as registerAudit } from '../commands/audit.command.js';
 import { register as registerKeys } from '../commands/keys.command.js';
+import { register as registerFederation } from '../commands/federation.command.js';
+import { register as registerToken } from '../commands/token.command.js';
+import { register as registerModel } from '../commands/model.command.js';
+import { register as registerBudgets } from '../commands/budgets.command.js';
 
 export { runProgram } from '@concord/cli';
 
@@ -22,6 +26,8 @@ export function buildProgram(): Command {
     'Concord aggregator and operator tools: federated learning with DP, secure aggregation and an auditable privacy ledger',
     version,
   );
+  // `concord --version` only before a subcommand, so `model download --version V` is the subcommand's own flag.
+  program.enablePositionalOptions();
   // One line per subcommand group, registered in the order `--help` lists them.
   registerServe(program);
   registerPrivacy(program);
@@ -30,5 +36,9 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerAudit(program);
   registerKeys(program);
+  registerFederation(program);
+  registerToken(program);
+  registerModel(program);
+  registerBudgets(program);
   return program;
 }

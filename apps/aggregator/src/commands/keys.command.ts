@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CliError } from '../cli/errors.js';
 import { parseChoiceFlag, printJson } from '../cli/options.js';
@@ -12,6 +14,7 @@ interface KeysCreateFlags {
   federation?: string;
   dataDir?: string;
   databaseUrl?: string;
+  init?: boolean;
   json?: boolean;
 }
 
@@ -25,12 +28,20 @@ export function register(program: Command): void {
     .addOption(new Option('--federation <id>', 'limit the key to one federation'))
     .addOption(new Option('--data-dir <dir>', 'PGlite data directory (env CONCORD_DATA_DIR)'))
     .addOption(new Option('--database-url <url>', 'PostgreSQL server URL (env CONCORD_DATABASE_URL or DATABASE_URL)'))
-    .option('--json', 'print { key, id, role, name } as JSON')
+    .option('--init', 'create a new embedded database when --data-dir holds none (refused otherwise)')
+    .option('--json', 'print { key, id, role, name, database } as JSON')
     .action(async (flags: KeysCreateFlags) => {
       const role = parseChoiceFlag('--role', flags.role, API_KEY_ROLES);
       const name = (flags.name ?? 'cli').trim();
       if (name === '' || name.length > 200) throw new CliError('--name must be 1 to 200 characters');
       const target = resolveDatabaseTarget(flags);
+      const where = describeTarget(target);
+      // A key written into a database the server does not use is rejected with 401 later, far from the cause.
+      if (target.dataDir !== undefined && !flags.init && !existsSync(join(target.dataDir, 'PG_VERSION'))) {
+        throw new CliError(
+          `no database at ${where}: give the server's --database-url (or set DATABASE_URL), the --data-dir \`concord serve\` uses, or --init to create a new embedded database there`,
+        );
+      }
       let database;
       try {
         database = await openMigratedDatabase({ databaseUrl: target.url, dataDir: target.dataDir ?? DEFAULT_DATA_DIR });
@@ -44,13 +55,25 @@ export function register(program: Command): void {
           .catch((error: unknown) => {
             throw new CliError(`cannot create the key: ${(error as Error).message.split('\n')[0]}`);
           });
-        if (flags.json) printJson({ key, id: apiKey.id, role: apiKey.role, name: apiKey.name });
+        if (flags.json) printJson({ key, id: apiKey.id, role: apiKey.role, name: apiKey.name, database: where });
         else {
           process.stdout.write(`${key}\n`);
-          process.stderr.write(`created ${role} key ${apiKey.id} (${name}); it is shown only this once\n`);
+          process.stderr.write(`created ${role} key ${apiKey.id} (${name}) in ${where}; it is shown only this once\n`);
         }
       } finally {
         await database.close().catch(() => {});
       }
     });
+}
+
+/** The database named for people: the PGlite directory's absolute path, or the server URL without its password. */
+function describeTarget(target: { url?: string; dataDir?: string }): string {
+  if (target.url === undefined) return `embedded database ${resolve(target.dataDir!)}`;
+  try {
+    const url = new URL(target.url);
+    if (url.password) url.password = '***';
+    return `PostgreSQL ${url.toString()}`;
+  } catch {
+    return 'PostgreSQL (unparseable url)';
+  }
 }
