@@ -83,8 +83,8 @@ export async function runHarness(
     data?: { train: Dataset; test: Dataset; columnValues?: (column: string) => string[] };
     /** a plan resolved once for many seeds (calibration is the slow part) */
     plan?: ResolvedTrainingPlan;
-    /** the output bias at initialisation (a public class prior's logit) */
-    initialBias?: number;
+    /** adjusts the initial weights in place (tables: fedopt initializeTableModel, as the engine does) */
+    initialize?: (weights: Float32Array) => void;
   },
 ): Promise<HarnessResult> {
   const started = performance.now();
@@ -106,7 +106,7 @@ export async function runHarness(
   const model = plan.model;
   const p = parameterCount(model);
   let weights = initWeights(model, seedBytes('init', seed));
-  if (o.initialBias !== undefined) weights[p - 1] = o.initialBias;
+  o.initialize?.(weights);
   let state = initialOptimizerState(plan.serverOptimizer, p);
   const curve: number[] = [];
   // experiment only: an exponential moving average of the released weights (post-processing, no privacy cost)

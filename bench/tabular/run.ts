@@ -14,7 +14,7 @@
  * "what per-dataset tuning would add" rows; without it the plan is whatever libs/fedopt resolves by default.
  */
 import { binaryMetrics, createSeededRandom, loadTable, type TableSplit } from '@concord/datasets';
-import { initialOutputBias, resolveTrainingPlan } from '@concord/fedopt';
+import { initializeTableModel, resolveTrainingPlan } from '@concord/fedopt';
 import { predict } from '@concord/native';
 import { parseFederationSpec } from '@concord/protocol';
 import { runHarness } from '../federation/harness.js';
@@ -124,7 +124,7 @@ for (const name of datasets) {
         splitSeed: 0,
         data: { train: split.train, test: split.test, columnValues },
         plan,
-        initialBias: initialOutputBias(spec.dataset, plan.model),
+        initialize: (weights) => initializeTableModel(spec.dataset, plan.model, weights),
       });
       const logits = await predict(plan.model, run.weights, split.test.features);
       const m = binaryMetrics(logits, split.test.labels);

@@ -6,5 +6,5 @@
 export * from './optimizers.js';
 export * from './calibration.js';
 export * from './plan.js';
-export { initialOutputBias, parameterCountOf, tableInputSize } from './model.js';
+export { initializeTableModel, parameterCountOf, tableInputSize } from './model.js';
 export { parseFederationSpecText, readYamlText, YAML_READ_OPTIONS } from './spec-text.js';

@@ -35,17 +35,24 @@ export function tableInputSize(dataset: Extract<FederationSpec['dataset'], { kin
 }
 
 /**
- * The output bias at initialisation for a binary table with a public `classPrior`: its logit, log(p / (1 - p)),
- * so the first rounds' clipped gradients are spent on the features rather than on learning the base rate (the
- * prior is public: the spec's, never a site's label balance). Undefined when it does not apply (no prior, or a
- * model whose last layer is not one sigmoid unit). The bias is the last value of the native flat layout.
+ * The starting model of a binary table (a spec with schema-driven `columns` and a `positiveClass`), applied in place
+ * to the weights `initWeights` drew: a logistic regression (one layer) starts from zero weights, since it has no
+ * symmetry to break and a random direction is what DP-SGD's few noisy steps would first have to unlearn; and the
+ * output bias starts at the logit of the spec's PUBLIC `classPrior`, log(p / (1 - p)), so the first clipped
+ * gradients go to the features rather than to the base rate (never a site's label balance). Other specs and
+ * models are left as drawn. Returns whether anything changed.
  */
-export function initialOutputBias(
+export function initializeTableModel(
   dataset: FederationSpec['dataset'] | undefined,
   model: FederationModel,
-): number | undefined {
-  if (dataset?.kind !== 'table' || dataset.classPrior === undefined) return undefined;
-  if (model.loss !== 'sigmoid-binary-cross-entropy' || model.layers[model.layers.length - 1].units !== 1)
-    return undefined;
-  return Math.log(dataset.classPrior / (1 - dataset.classPrior));
+  weights: Float32Array,
+): boolean {
+  if (!(weights instanceof Float32Array)) throw new TypeError('weights must be a Float32Array');
+  if (dataset?.kind !== 'table' || dataset.columns === undefined || dataset.positiveClass === undefined) return false;
+  if (model.loss !== 'sigmoid-binary-cross-entropy' || model.layers[model.layers.length - 1].units !== 1) return false;
+  if (weights.length !== parameterCountOf(model)) throw new RangeError('weights do not match the model');
+  if (model.layers.length === 1) weights.fill(0);
+  if (dataset.classPrior !== undefined)
+    weights[weights.length - 1] = Math.log(dataset.classPrior / (1 - dataset.classPrior));
+  return true;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FEDERATION_DEFAULTS, FederationSpecError, parseFederationSpec } from '@concord/protocol';
-import { parseFederationSpecText, resolveTrainingPlan } from '../src/index.js';
+import { initializeTableModel, parseFederationSpecText, resolveTrainingPlan } from '../src/index.js';
 
 const example = (name: string) =>
   parseFederationSpecText(readFileSync(new URL(`../../../examples/${name}.yaml`, import.meta.url), 'utf8'));
@@ -51,6 +51,39 @@ describe('binary tables with schema-driven columns', () => {
     expect(plan.rounds).toBe(FEDERATION_DEFAULTS.local.rounds);
     expect(plan.model.loss).toBe('sigmoid-binary-cross-entropy');
     expect(plan.model.inputSize).toBe(2);
+  });
+});
+
+describe('initializeTableModel', () => {
+  it('starts logistic regression at zero with the logit of the public prior as bias', () => {
+    const spec = example('mammography');
+    const plan = resolveTrainingPlan(spec);
+    const weights = new Float32Array(7).fill(0.3);
+    expect(initializeTableModel(spec.dataset, plan.model, weights)).toBe(true);
+    const p = 260 / 11_183;
+    expect(Array.from(weights.subarray(0, 6))).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(weights[6]).toBeCloseTo(Math.log(p / (1 - p)), 4); // the example rounds the prior to 0.02325
+  });
+
+  it("keeps an MLP's drawn weights (symmetry) but still sets the output bias; leaves other specs alone", () => {
+    const spec = example('mammography');
+    const mlp = {
+      inputSize: 6,
+      layers: [
+        { units: 4, activation: 'relu' as const },
+        { units: 1, activation: 'none' as const },
+      ],
+      loss: 'sigmoid-binary-cross-entropy' as const,
+    };
+    const weights = new Float32Array(6 * 4 + 4 + 4 + 1).fill(0.3);
+    expect(initializeTableModel(spec.dataset, mlp, weights)).toBe(true);
+    expect(weights[0]).toBeCloseTo(0.3, 6);
+    expect(weights.at(-1)).toBeLessThan(-3);
+    const mnist = parseFederationSpec({ dataset: { kind: 'mnist' } });
+    const other = new Float32Array(7).fill(0.3);
+    expect(initializeTableModel(mnist.dataset, resolveTrainingPlan(spec).model, other)).toBe(false);
+    expect(other[0]).toBeCloseTo(0.3, 6);
+    expect(() => initializeTableModel(spec.dataset, mlp, new Float32Array(3))).toThrow(RangeError);
   });
 });
 

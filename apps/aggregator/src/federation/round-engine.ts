@@ -1,5 +1,5 @@
 import { initWeights, parameterCount } from '@concord/native';
-import { initialOutputBias, type ServerOptimizerState } from '@concord/fedopt';
+import { initializeTableModel, type ServerOptimizerState } from '@concord/fedopt';
 import { bytesToFloat32, float32ToBytes } from '@concord/protocol';
 import { SecAggError } from '@concord/secagg';
 import { waitWhilePaused } from './pause-gate.js';
@@ -90,9 +90,8 @@ export class RoundEngine {
     }
     const seed = settings.initSeed ? new Uint8Array(Buffer.from(settings.initSeed, 'hex')) : undefined;
     const weights = initWeights(settings.model, seed);
-    // a binary table's public class prior sets the output bias (libs/fedopt initialOutputBias)
-    const bias = initialOutputBias(settings.dataset, settings.model);
-    if (bias !== undefined) weights[p - 1] = bias;
+    // a binary table: logistic regression from zero, output bias from the public class prior (libs/fedopt)
+    initializeTableModel(settings.dataset, settings.model, weights);
     const bytes = float32ToBytes(weights);
     await this.deps.rounds.insertModel({
       federationId,
