@@ -1,7 +1,15 @@
 import { jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { createdAt } from './columns.js';
 
-export const federationStatus = pgEnum('federation_status', ['draft', 'active', 'paused', 'completed', 'archived']);
+/** `exhausted`: terminal, too few sites have budget left for another round (each site's cap vs its ledger charges). */
+export const federationStatus = pgEnum('federation_status', [
+  'draft',
+  'active',
+  'paused',
+  'completed',
+  'exhausted',
+  'archived',
+]);
 
 /** A coded, human-readable reason attached to a federation's status. */
 export interface FederationStatusReason {

@@ -1,0 +1,1 @@
+ALTER TYPE "public"."federation_status" ADD VALUE 'exhausted' BEFORE 'archived';
