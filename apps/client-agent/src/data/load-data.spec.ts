@@ -52,6 +52,39 @@ describe('loadCsvDataset', () => {
   });
 });
 
+describe('loadCsvDataset with schema-driven columns', () => {
+  const table = {
+    kind: 'table' as const,
+    columns: [
+      { name: 'age', type: 'numeric' as const, min: 20, max: 60, missing: ['?'] },
+      { name: 'sex', type: 'categorical' as const, values: ['F', 'M'], missing: ['?'] },
+    ],
+    labelColumn: 'outcome',
+    classes: ['no', 'yes', 'unsure'],
+    positiveClass: 'yes',
+  };
+
+  it('encodes by the public declaration: clip and scale, one-hot, other, missing; binary labels', () => {
+    const file = csv('cols.csv', 'sex,outcome,age\nM,yes,40\n?,no,99\nX,unsure,?\n');
+    const data = loadCsvDataset(file, table, 'outcome');
+    expect(data).toMatchObject({ count: 3, featureCount: 6, classCount: 2 });
+    expect(Array.from(data.labels)).toEqual([1, 0, 0]);
+    expect(Array.from(data.features)).toEqual([0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 1, 0]);
+  });
+
+  it.each([
+    [
+      'cols-nan.csv',
+      'age,sex,outcome\n30,F,no\n30,F,no\nabc,M,yes\n',
+      /line 4, column age: expected a finite number or a missing token \('\?'\), got 'abc'/,
+    ],
+    ['cols-label.csv', 'age,sex,outcome\n30,F,maybe\n', /line 2, column outcome: 'maybe' is not one of the classes/],
+    ['cols-missing-col.csv', 'age,outcome\n30,no\n', /missing column sex/],
+  ])('rejects %s with the line and column', (name, text, message) => {
+    expect(() => loadCsvDataset(csv(name, text), table, 'outcome')).toThrow(message);
+  });
+});
+
 describe('MNIST shards', () => {
   it('parses i/n and rejects out-of-range shards', () => {
     expect(parseShard('2/10')).toEqual({ index: 2, of: 10 });
