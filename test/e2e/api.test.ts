@@ -12,11 +12,11 @@ import { KeyRepository } from '../../apps/aggregator/src/repositories/key.reposi
 import { certificateSalt } from '../../apps/aggregator/src/services/models.service.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLedgerExport } from '../../apps/aggregator/src/db/ledger-export.js';
+import { parseLedgerExport } from '../../apps/aggregator/src/ledger/export.js';
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
 import { createLogger } from '../../apps/aggregator/src/repositories/logger.repository.js';
 import type { RunningServer } from '../../apps/aggregator/src/server.js';
-import { auditLedger } from '../../apps/aggregator/src/services/ledger-audit.js';
+import { auditLedger } from '../../apps/aggregator/src/ledger/audit.js';
 import { createFixture, nextCharge } from '../medium/ledger-fixtures.js';
 import { startApiTestServer, type ApiTestServer } from '../support/api-server.js';
 import type { TestDatabase } from '../support/databases.js';

@@ -11,7 +11,7 @@ import { computeEpsilon } from '@concord/dp';
 import { receiptHash, signReceipt } from '@concord/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
-import { auditLedger } from '../../apps/aggregator/src/services/ledger-audit.js';
+import { auditLedger } from '../../apps/aggregator/src/ledger/audit.js';
 import { createFixture, nextCharge, type Fixture } from './ledger-fixtures.js';
 import { CONCORD_BIN, runCli } from '../support/cli.js';
 import { databaseTargets, type TestDatabase } from '../support/databases.js';

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { openDatabase, type Database } from '../../apps/aggregator/src/db/client.js';
-import { verifyLedgerEntries } from '../../apps/aggregator/src/db/ledger-verify.js';
+import { verifyLedgerEntries } from '../../apps/aggregator/src/ledger/verify.js';
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
 import { openTestPglite, openTestServerDatabase, type TestDatabase } from '../support/databases.js';
 import { createFixture, nextCharge } from './ledger-fixtures.js';

@@ -1,9 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../apps/aggregator/src/db/client.js';
-import { GENESIS_HASH } from '../../apps/aggregator/src/db/ledger-chain.js';
-import { parseLedgerExport } from '../../apps/aggregator/src/db/ledger-export.js';
-import { verifyLedgerEntries } from '../../apps/aggregator/src/db/ledger-verify.js';
+import { GENESIS_HASH } from '../../apps/aggregator/src/ledger/chain.js';
+import { parseLedgerExport } from '../../apps/aggregator/src/ledger/export.js';
+import { verifyLedgerEntries } from '../../apps/aggregator/src/ledger/verify.js';
 import { privacyLedger, rounds } from '../../apps/aggregator/src/db/schema/index.js';
 import { LedgerError, LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
 import { databaseTargets, type TestDatabase } from '../support/databases.js';

@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { computeEpsilon, type Phase } from '@concord/dp';
 import { ed25519PublicKeyFromSeed, receiptHash, signReceipt, type PrivacyReceipt } from '@concord/protocol';
-import { GENESIS_HASH, computeEntryHash } from '../src/db/ledger-chain.js';
-import { verifyLedgerEntries, type LedgerEntryInput } from '../src/db/ledger-verify.js';
-import { auditLedger, phaseOfReceipt } from '../src/services/ledger-audit.js';
+import { GENESIS_HASH, computeEntryHash } from '../src/ledger/chain.js';
+import { verifyLedgerEntries, type LedgerEntryInput } from '../src/ledger/verify.js';
+import { auditLedger, phaseOfReceipt } from '../src/ledger/audit.js';
 
 const SITES = Number(process.env.BENCH_SITES ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 100);

@@ -4,10 +4,10 @@ import { CliError } from '../cli/errors.js';
 import { printJson } from '../cli/options.js';
 import { resolveDatabaseTarget } from '../cli/database-target.js';
 import { openDatabase, type Database } from '../db/client.js';
-import { LedgerExportError, parseLedgerExport } from '../db/ledger-export.js';
+import { LedgerExportError, parseLedgerExport } from '../ledger/export.js';
 import { federations } from '../db/schema/federations.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
-import { auditLedger, type AuditReport } from '../services/ledger-audit.js';
+import { auditLedger, type AuditReport } from '../ledger/audit.js';
 
 interface AuditFlags {
   federation?: string;

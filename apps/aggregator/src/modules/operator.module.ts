@@ -35,7 +35,7 @@ import { FederationRunnerService } from '../services/federation-runner.service.j
 import { BudgetsService } from '../services/budgets.service.js';
 import { FederationsService } from '../services/federations.service.js';
 import { KeysService } from '../services/keys.service.js';
-import { LedgerAuditCache } from '../services/ledger-audit-cache.js';
+import { LedgerAuditCache } from '../ledger/audit-cache.js';
 import { ModelsService } from '../services/models.service.js';
 import { RoundsService } from '../services/rounds.service.js';
 import { SitesService } from '../services/sites.service.js';

@@ -2,9 +2,9 @@ import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { parsePrivacyReceipt, receiptHash, verifyReceiptSignature, type PrivacyReceipt } from '@concord/protocol';
 import type { Db, Executor, Tx } from '../db/client.js';
-import { GENESIS_HASH, computeEntryHash } from '../db/ledger-chain.js';
-import { formatLedgerExport } from '../db/ledger-export.js';
-import { verifyLedgerEntries, type LedgerHead, type LedgerVerification } from '../db/ledger-verify.js';
+import { GENESIS_HASH, computeEntryHash } from '../ledger/chain.js';
+import { formatLedgerExport } from '../ledger/export.js';
+import { verifyLedgerEntries, type LedgerHead, type LedgerVerification } from '../ledger/verify.js';
 import { privacyLedger, type PrivacyLedgerRow } from '../db/schema/privacy-ledger.js';
 import { sites } from '../db/schema/sites.js';
 
@@ -198,7 +198,7 @@ export class LedgerRepository {
     return verifyLedgerEntries(entries, keys);
   }
 
-  /** The federation's whole ledger and its sites' public keys as JSON lines (see ledger-export.ts). */
+  /** The federation's whole ledger and its sites' public keys as JSON lines (see ledger/export.ts). */
   async exportLedger(federationId: string): Promise<string> {
     const [entries, publicKeys] = await Promise.all([this.entries(federationId), this.publicKeys(federationId)]);
     const last = entries.at(-1);

@@ -3,8 +3,8 @@ import type { LedgerRepository } from '../repositories/ledger.repository.js';
 import { FederationSettingsSchema } from '../federation/settings.js';
 import type { ApiPrincipal } from './api-key.service.js';
 import type { FederationsService } from './federations.service.js';
-import type { LedgerAuditCache } from './ledger-audit-cache.js';
-import type { SiteAudit } from './ledger-audit.js';
+import type { LedgerAuditCache } from '../ledger/audit-cache.js';
+import type { SiteAudit } from '../ledger/audit.js';
 
 /** Budgets recomputed from the ledger (what an auditor recomputes), the ledger's status and its export. */
 export class BudgetsService {
@@ -25,7 +25,7 @@ export class BudgetsService {
     return {
       federationId: federation.id,
       // the federation's accountant, which each site pinned; each site's epsilon is composed with the accountant
-      // its receipts name (ledger-audit.ts), the same one
+      // its receipts name (ledger/audit.ts), the same one
       accountant: privacy?.mode === 'local' ? (privacy.accountant ?? 'rdp') : 'rdp',
       sites: visible
         .sort((a, b) => a.name.localeCompare(b.name))

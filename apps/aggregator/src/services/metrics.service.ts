@@ -2,7 +2,7 @@ import type { AgentConnectionsRepository } from '../repositories/agent-connectio
 import type { LedgerRepository } from '../repositories/ledger.repository.js';
 import type { MetricsRepository } from '../repositories/metrics.repository.js';
 import type { MetricsQueryRepository } from '../repositories/metrics-query.repository.js';
-import { auditLedger, type AuditReport } from './ledger-audit.js';
+import { auditLedger, type AuditReport } from '../ledger/audit.js';
 
 /**
  * Rebuilds the Prometheus series from the database at each scrape (see metrics.repository.ts). The ledger audit of

@@ -20,7 +20,7 @@ import { sites } from './sites.js';
  * The privacy ledger: one hash chain per federation, append-only (a trigger rejects UPDATE, DELETE and TRUNCATE; see
  * the custom migration). `seq` counts from 1 inside a federation. `receiptHash` = sha256 of the receipt's RFC 8785
  * bytes, `signature` the site's Ed25519 signature over those bytes (base64), `prevHash` the previous entry's
- * `entryHash` (64 zeros for the first), `entryHash` = sha256(prevHash bytes || canonical entry), see ledger-chain.ts.
+ * `entryHash` (64 zeros for the first), `entryHash` = sha256(prevHash bytes || canonical entry), see ledger/chain.ts.
  * UNIQUE (site, round): a site is charged at most once per round. UNIQUE (federation, prev_hash): the chain cannot fork.
  */
 export const privacyLedger = pgTable(

@@ -10,7 +10,7 @@
  * auditor compares either with a head kept earlier (a chain cannot reveal that its newest entries were cut off).
  */
 import { z } from 'zod';
-import type { LedgerEntryInput, LedgerHead } from './ledger-verify.js';
+import type { LedgerEntryInput, LedgerHead } from './verify.js';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 

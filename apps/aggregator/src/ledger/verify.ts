@@ -5,7 +5,7 @@
  * Checked, for every entry in the order given (which must be seq order):
  * - `seq`: 1, 2, 3... with no gap, repeat or reordering;
  * - `link`: prevHash equals the previous entry's entryHash (GENESIS_HASH for seq 1);
- * - `entry-hash`: entryHash recomputes from the entry (ledger-chain.ts);
+ * - `entry-hash`: entryHash recomputes from the entry (chain.ts);
  * - `receipt`: the receipt passes the schema and names the entry's federation, site and round;
  * - `receipt-hash`: receiptHash recomputes from the receipt's RFC 8785 bytes;
  * - `signature`: the site's Ed25519 signature over the receipt verifies under its public key (`unknown-site` if none);
@@ -14,7 +14,7 @@
  * A chain alone cannot show that its newest entries were cut off: compare `head` with a head kept earlier.
  */
 import { parsePrivacyReceipt, receiptHash, verifyReceiptSignature, type PrivacyReceipt } from '@concord/protocol';
-import { GENESIS_HASH, computeEntryHash } from './ledger-chain.js';
+import { GENESIS_HASH, computeEntryHash } from './chain.js';
 
 export interface LedgerEntryInput {
   federationId: string;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { LedgerRepository } from '../repositories/ledger.repository.js';
-import { auditLedger, type AuditReport } from './ledger-audit.js';
+import { auditLedger, type AuditReport } from './audit.js';
 
 /**
  * One audit per ledger head: the budgets view, the sites list and the ledger status all read the same recomputation,

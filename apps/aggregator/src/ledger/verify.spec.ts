@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ed25519PublicKeyFromSeed, receiptHash, signReceipt, type PrivacyReceipt } from '@concord/protocol';
-import { GENESIS_HASH, computeEntryHash } from './ledger-chain.js';
-import { LedgerExportError, formatLedgerExport, parseLedgerExport } from './ledger-export.js';
-import { verifyLedgerEntries, type LedgerEntryInput } from './ledger-verify.js';
+import { GENESIS_HASH, computeEntryHash } from './chain.js';
+import { LedgerExportError, formatLedgerExport, parseLedgerExport } from './export.js';
+import { verifyLedgerEntries, type LedgerEntryInput } from './verify.js';
 
 const FEDERATION = '7b0c2a5e-0000-4000-8000-000000000001';
 const siteIds = ['site-a', 'site-b', 'site-c'];

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { LedgerAuditCache } from './ledger-audit-cache.js';
+import { LedgerAuditCache } from './audit-cache.js';
 
 function ledger() {
   const state = { head: { seq: 0, hash: '0'.repeat(64) }, keys: new Map([['s1', 'key-1']]) };

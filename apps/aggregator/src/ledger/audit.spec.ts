@@ -3,9 +3,9 @@ import { computeEpsilon } from '@concord/dp';
 import { ed25519PublicKeyFromSeed, receiptHash, signReceipt, type PrivacyReceipt } from '@concord/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, computeEntryHash } from '../db/ledger-chain.js';
-import type { LedgerEntryInput } from '../db/ledger-verify.js';
-import { auditLedger, phaseOfReceipt } from './ledger-audit.js';
+import { GENESIS_HASH, computeEntryHash } from './chain.js';
+import type { LedgerEntryInput } from './verify.js';
+import { auditLedger, phaseOfReceipt } from './audit.js';
 
 const FEDERATION = 'fed-1';
 const seedOf = (site: string) => new Uint8Array(createHash('sha256').update(site).digest());

@@ -1,18 +1,13 @@
 /**
  * The auditor's recomputation of a federation's privacy ledger, as a pure function over the entries and the sites'
- * public keys: the chain checks of db/ledger-verify.ts, then every site's epsilon recomputed from its receipts with
+ * public keys: the chain checks of ledger/verify.ts, then every site's epsilon recomputed from its receipts with
  * @concord/dp (composition over the whole history with the accountant the receipts name, never a sum of epsilons), the cap each receipt declared, and
  * (optionally) a head kept earlier. Used by `concord audit` (file or database) and by the REST budgets view, so the
  * dashboard shows exactly what an auditor recomputes.
  */
 import { computeEpsilon, type AccountantName, type Phase } from '@concord/dp';
 import { privacyReceiptSchema, type PrivacyReceipt } from '@concord/protocol';
-import {
-  verifyLedgerEntries,
-  type LedgerEntryInput,
-  type LedgerFindingKind,
-  type LedgerHead,
-} from '../db/ledger-verify.js';
+import { verifyLedgerEntries, type LedgerEntryInput, type LedgerFindingKind, type LedgerHead } from './verify.js';
 
 export type AuditFindingKind = LedgerFindingKind | 'cap-exceeded' | 'head' | 'accounting';
 
