@@ -63,7 +63,13 @@ beforeAll(async () => {
   process.env.CONCORD_NO_AUTORUN = '1';
   const database = await openMigratedDatabase({ dataDir: 'memory' });
   server = await startServer({
-    config: serverConfigSchema.parse({ port: 0, keyDir, dataDir: 'memory', logLevel: 'silent' }),
+    config: serverConfigSchema.parse({
+      port: 0,
+      keyDir,
+      dataDir: 'memory',
+      logLevel: 'silent',
+      enrollPerMinutePerIp: 1000,
+    }),
     database,
   });
   federationId = (await server.app.get(FederationRepository).create({ name: 'keys', spec: settings })).id;

@@ -30,6 +30,10 @@ export async function startTestAggregator(): Promise<TestAggregator> {
       dataDir: 'memory',
       logLevel: 'silent',
       noAutorun: true,
+      // tests run many agents from one loopback address
+      agentPreAuthConnectionsPerIp: 100_000,
+      agentPreAuthMessagesPerMinutePerIp: 10_000_000,
+      enrollPerMinutePerIp: 1_000_000,
     }),
     database,
   });

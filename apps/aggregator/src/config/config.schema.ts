@@ -28,6 +28,18 @@ export const serverConfigSchema = z
     noAutorun: z
       .union([z.boolean(), z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true')])
       .default(false),
+    /**
+     * Agents' socket.io endpoint before authentication (docs/threat-model.md): the largest frame a connection may send
+     * until it has proved its site key (raised to the protocol's maxFrameBytes after auth:prove), how many such
+     * connections one IP may hold, how many messages per minute they may send together, and how long a connection
+     * may stay unauthenticated.
+     */
+    agentPreAuthMaxFrameBytes: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
+    agentPreAuthConnectionsPerIp: z.coerce.number().int().min(1).max(100_000).default(16),
+    agentPreAuthMessagesPerMinutePerIp: z.coerce.number().int().min(2).max(10_000_000).default(240),
+    agentAuthTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(15_000),
+    /** POST /api/enroll attempts per minute per client IP (each one a token lookup) */
+    enrollPerMinutePerIp: z.coerce.number().int().min(1).max(1_000_000).default(20),
   })
   .strict()
   .refine((c) => Boolean(c.tlsCert) === Boolean(c.tlsKey), {
@@ -50,4 +62,9 @@ export const serverConfigEnv: Record<keyof ServerConfig, readonly string[]> = {
   metricsAuth: ['CONCORD_METRICS_AUTH'],
   rateLimitPerMinute: ['CONCORD_RATE_LIMIT_PER_MINUTE'],
   noAutorun: ['CONCORD_NO_AUTORUN'],
+  agentPreAuthMaxFrameBytes: ['CONCORD_AGENT_PRE_AUTH_MAX_FRAME_BYTES'],
+  agentPreAuthConnectionsPerIp: ['CONCORD_AGENT_PRE_AUTH_CONNECTIONS_PER_IP'],
+  agentPreAuthMessagesPerMinutePerIp: ['CONCORD_AGENT_PRE_AUTH_MESSAGES_PER_MINUTE_PER_IP'],
+  agentAuthTimeoutMs: ['CONCORD_AGENT_AUTH_TIMEOUT_MS'],
+  enrollPerMinutePerIp: ['CONCORD_ENROLL_PER_MINUTE_PER_IP'],
 };

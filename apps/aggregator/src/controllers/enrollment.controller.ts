@@ -1,5 +1,6 @@
-import { Body, Controller, HttpCode, HttpException, Inject, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpException, Inject, Post, UseGuards } from '@nestjs/common';
 import type { EnrollResponse } from '@concord/protocol';
+import { EnrollThrottleGuard } from '../guards/enroll-throttle.guard.js';
 import { EnrollmentError, EnrollmentService } from '../services/enrollment.service.js';
 
 /** POST /api/enroll: a site registers its public keys with a one-time token and learns the key to pin. */
@@ -9,6 +10,7 @@ export class EnrollmentController {
 
   @Post('enroll')
   @HttpCode(201)
+  @UseGuards(EnrollThrottleGuard)
   async enroll(@Body() body: unknown): Promise<EnrollResponse> {
     try {
       return await this.enrollment.enroll(body);

@@ -7,15 +7,18 @@ import {
 } from '@nestjs/websockets';
 import { AGENT_NAMESPACE, PROTOCOL_LIMITS, concordSocketParser, type ErrorReply } from '@concord/protocol';
 import type { Namespace } from 'socket.io';
+import type { ServerConfig } from '../config/config.schema.js';
+import { findNul } from '../guards/nul-input.js';
 import { AgentConnectionsRepository, type AgentSocket } from '../repositories/agent-connections.repository.js';
 import { FederationRepository } from '../repositories/federation.repository.js';
+import { SERVER_CONFIG } from '../repositories/tokens.js';
 import { AgentAuthService, type PendingAuth } from '../services/agent-auth.service.js';
-
-const AUTH_TIMEOUT_MS = 15_000;
+import { AgentAdmission } from './agent-admission.js';
 
 /** Agents' socket.io endpoint: authenticates (handshake version, then challenge-response) and registers the socket. */
 @WebSocketGateway({
   namespace: AGENT_NAMESPACE,
+  // replaced at init by the small pre-authentication limit, raised per connection after auth (AgentAdmission)
   maxHttpBufferSize: PROTOCOL_LIMITS.maxFrameBytes,
   parser: concordSocketParser,
 })
@@ -24,9 +27,20 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     @Inject(AgentAuthService) private readonly auth: AgentAuthService,
     @Inject(AgentConnectionsRepository) private readonly connections: AgentConnectionsRepository,
     @Inject(FederationRepository) private readonly federations: FederationRepository,
-  ) {}
+    @Inject(SERVER_CONFIG) private readonly config: ServerConfig,
+  ) {
+    this.admission = new AgentAdmission({
+      preAuthMaxFrameBytes: config.agentPreAuthMaxFrameBytes,
+      maxFrameBytes: PROTOCOL_LIMITS.maxFrameBytes,
+      connectionsPerIp: config.agentPreAuthConnectionsPerIp,
+      messagesPerMinutePerIp: config.agentPreAuthMessagesPerMinutePerIp,
+    });
+  }
+
+  readonly admission: AgentAdmission;
 
   afterInit(namespace: Namespace): void {
+    this.admission.install(namespace.server.engine as unknown as Parameters<AgentAdmission['install']>[0]);
     namespace.use((socket, next) => {
       const outcome = this.auth.checkHandshake(socket.handshake.auth);
       if (!outcome.ok) return next(Object.assign(new Error(outcome.reason), { data: { code: outcome.code } }));
@@ -37,8 +51,16 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
 
   handleConnection(socket: AgentSocket): void {
     const pending = (socket.data as { pending: PendingAuth }).pending;
-    const timer = setTimeout(() => socket.disconnect(true), AUTH_TIMEOUT_MS);
+    const timer = setTimeout(() => socket.disconnect(true), this.config.agentAuthTimeoutMs);
     socket.once('disconnect', () => clearTimeout(timer));
+    // before auth: a per-IP message budget; always: no NUL (PostgreSQL refuses it in text and jsonb)
+    socket.use((packet, next) => {
+      if (!this.admission.allowMessage(socket.conn as never) || findNul(packet, 100_000) === 'nul') {
+        socket.disconnect(true);
+        return;
+      }
+      next();
+    });
     socket.on('auth:hello', (payload, ack) => {
       if (typeof ack !== 'function') return void socket.disconnect(true);
       void this.auth.hello(pending, payload).then(
@@ -55,6 +77,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
         return;
       }
       clearTimeout(timer);
+      this.admission.admit(socket.conn as never);
       this.connections.add(pending.siteId, r.value.federationId, socket);
       void this.federations.touchSite(pending.siteId, new Date()).catch(() => {});
       ack({ ok: true });

@@ -156,6 +156,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       dataDir: 'memory',
       logLevel: 'silent',
       noAutorun: true,
+      // every simulated site connects and enrolls from this one loopback address at once
+      agentPreAuthConnectionsPerIp: 100_000,
+      agentPreAuthMessagesPerMinutePerIp: 10_000_000,
+      enrollPerMinutePerIp: 1_000_000,
     }),
     database,
   });
