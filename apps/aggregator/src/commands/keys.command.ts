@@ -3,7 +3,9 @@ import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CliError } from '../cli/errors.js';
 import { parseChoiceFlag, printJson } from '../cli/options.js';
+import type { Db } from '../db/client.js';
 import { ApiKeyRepository, API_KEY_ROLES } from '../repositories/api-key.repository.js';
+import { FederationRepository } from '../repositories/federation.repository.js';
 import { DEFAULT_DATA_DIR, resolveDatabaseTarget } from '../cli/database-target.js';
 import { openMigratedDatabase } from '../server.js';
 import { ApiKeyService } from '../services/api-key.service.js';
@@ -12,6 +14,7 @@ interface KeysCreateFlags {
   role?: string;
   name?: string;
   federation?: string;
+  site?: string;
   dataDir?: string;
   databaseUrl?: string;
   init?: boolean;
@@ -26,6 +29,7 @@ export function register(program: Command): void {
     .addOption(new Option('--role <role>', `one of ${API_KEY_ROLES.join(', ')}`).makeOptionMandatory())
     .addOption(new Option('--name <name>', 'a label for the key').default('cli'))
     .addOption(new Option('--federation <id>', 'limit the key to one federation'))
+    .addOption(new Option('--site <id>', 'the enrolled site a site key belongs to (required for --role site only)'))
     .addOption(new Option('--data-dir <dir>', 'PGlite data directory (env CONCORD_DATA_DIR)'))
     .addOption(new Option('--database-url <url>', 'PostgreSQL server URL (env CONCORD_DATABASE_URL or DATABASE_URL)'))
     .option('--init', 'create a new embedded database when --data-dir holds none (refused otherwise)')
@@ -34,6 +38,16 @@ export function register(program: Command): void {
       const role = parseChoiceFlag('--role', flags.role, API_KEY_ROLES);
       const name = (flags.name ?? 'cli').trim();
       if (name === '' || name.length > 200) throw new CliError('--name must be 1 to 200 characters');
+      // the same rules as POST /api/keys: a site key names its site, no other key does
+      if ((role === 'site') !== (flags.site !== undefined)) {
+        throw new CliError('--site is required for --role site, and only for it');
+      }
+      for (const [flag, value] of [
+        ['--federation', flags.federation],
+        ['--site', flags.site],
+      ] as const) {
+        if (value !== undefined && !UUID.test(value)) throw new CliError(`${flag} must be a uuid`);
+      }
       const target = resolveDatabaseTarget(flags);
       const where = describeTarget(target);
       // A key written into a database the server does not use is rejected with 401 later, far from the cause.
@@ -50,8 +64,11 @@ export function register(program: Command): void {
       }
       try {
         const service = new ApiKeyService(new ApiKeyRepository(database.db));
+        const federationId = flags.site
+          ? await siteFederation(database.db, flags.site, flags.federation)
+          : flags.federation;
         const { key, apiKey } = await service
-          .create({ role, name, federationId: flags.federation ?? null })
+          .create({ role, name, federationId: federationId ?? null, siteId: flags.site ?? null })
           .catch((error: unknown) => {
             throw new CliError(`cannot create the key: ${(error as Error).message.split('\n')[0]}`);
           });
@@ -64,6 +81,17 @@ export function register(program: Command): void {
         await database.close().catch(() => {});
       }
     });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A site key is bound to its site's federation, as the API binds it; a --federation that differs is refused. */
+async function siteFederation(db: Db, siteId: string, federation: string | undefined): Promise<string> {
+  const site = await new FederationRepository(db).getSite(siteId);
+  if (!site || (federation !== undefined && federation !== site.federationId)) {
+    throw new CliError(`--site: no site ${siteId}${federation === undefined ? '' : ' in that federation'}`);
+  }
+  return site.federationId;
 }
 
 /** The database named for people: the PGlite directory's absolute path, or the server URL without its password. */
