@@ -26,7 +26,7 @@ export class FederationsController {
   @Get()
   @Roles('operator', 'auditor')
   @ScopedFilter()
-  @ApiPagedQuery({ status: ['draft', 'active', 'paused', 'completed', 'archived'] })
+  @ApiPagedQuery({ status: ['draft', 'active', 'paused', 'completed', 'exhausted', 'archived'] })
   list(
     @Query(new ZodPipe(FederationListQuerySchema, 'query')) query: FederationListQuery,
     @Principal() actor: ApiPrincipal,

@@ -13,7 +13,7 @@ export const PageQuerySchema = z.object({
 });
 
 export const FederationListQuerySchema = PageQuerySchema.extend({
-  status: z.enum(['draft', 'active', 'paused', 'completed', 'archived']).optional(),
+  status: z.enum(['draft', 'active', 'paused', 'completed', 'exhausted', 'archived']).optional(),
 });
 
 export const CreateFederationBodySchema = z

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type FederationStatus = 'draft' | 'active' | 'paused' | 'completed' | 'archived';
+export type FederationStatus = 'draft' | 'active' | 'paused' | 'completed' | 'exhausted' | 'archived';
 
 /**
  * Checked before every round: an operator's pause (POST /api/federations/:id/pause) holds the round loop until the

@@ -21,6 +21,8 @@ import {
   type RunSummary,
 } from './stages/round-context.js';
 import { collectMaskedInputs } from './stages/secagg.js';
+import { waitForCohortPool } from './stages/waiting.js';
+import { appLogger } from '../repositories/logger.repository.js';
 
 export type { RoundEngineDeps, RoundReport, RunHooks, RunSummary } from './stages/round-context.js';
 
@@ -49,8 +51,12 @@ export class RoundEngine {
       hooks.signal?.throwIfAborted();
       const status = await waitWhilePaused(async () => (await federations.get(federationId))?.status, hooks.signal);
       if (status === 'archived') throw new RoundFailure('E_ARCHIVED', 'the federation was archived; no more rounds');
-      const connected = await connections.waitForSites(federationId, settings.cohort.minSites, hooks.signal);
-      const outcome = await this.runRound(federationId, settings, connected, weights, version, optimizer, hooks);
+      const pool = await waitForCohortPool(this.deps, federationId, settings, weights.length, {
+        signal: hooks.signal,
+      });
+      if (pool.kind === 'exhausted') return this.exhaust(federationId, pool.reason, failed, weights, version);
+      const outcome = await this.runRound(federationId, settings, pool.sites, weights, version, optimizer, hooks);
+      logRound(federationId, outcome.report);
       hooks.onRound?.(outcome.report);
       if (outcome.report.state === 'released') {
         weights = outcome.weights!;
@@ -71,6 +77,26 @@ export class RoundEngine {
     }
     await federations.setStatus(federationId, 'completed');
     const released = await rounds.releasedCount(federationId);
+    connections.broadcast(connections.connectedSites(federationId), 'federation:done', {
+      federationId,
+      rounds: released,
+    });
+    return { released, failed, weights, modelVersion: version };
+  }
+
+  /** Terminal: too few sites can pay for another round. Connected agents are told the federation is over. */
+  private async exhaust(
+    federationId: string,
+    reason: { code: string; message: string },
+    failed: number,
+    weights: Float32Array,
+    version: number,
+  ): Promise<RunSummary> {
+    const { federations, rounds, connections } = this.deps;
+    await federations.setStatus(federationId, 'exhausted');
+    await federations.setStatusReason(federationId, reason);
+    const released = await rounds.releasedCount(federationId);
+    appLogger().warn({ event: 'federation.exhausted', federationId, released, ...reason }, reason.message);
     connections.broadcast(connections.connectedSites(federationId), 'federation:done', {
       federationId,
       rounds: released,
@@ -117,6 +143,16 @@ export class RoundEngine {
     const { rounds, connections } = this.deps;
     const clock = stopwatch();
     const { round, roster } = await openRound(this.deps, federationId, settings, connected);
+    appLogger().info(
+      {
+        event: 'round.start',
+        federationId,
+        round: round.number,
+        roundId: round.id,
+        cohort: roster.map((m) => m.siteId),
+      },
+      `round ${round.number}: cohort of ${roster.length}`,
+    );
     const ctx: RoundContext = { federationId, settings, round, roster, ...clock };
     const report: RoundReport = {
       roundId: round.id,
@@ -168,5 +204,21 @@ export class RoundEngine {
       );
       return { report };
     }
+  }
+}
+
+/** One structured line per round outcome: released (model version, survivors) or failed (code and reason). */
+function logRound(federationId: string, report: RoundReport): void {
+  const base = { federationId, round: report.roundNumber, roundId: report.roundId, cohort: report.cohort };
+  if (report.state === 'released') {
+    appLogger().info(
+      { event: 'round.released', ...base, survivors: report.survivors, modelVersion: report.modelVersion },
+      `round ${report.roundNumber}: released model version ${report.modelVersion}`,
+    );
+  } else {
+    appLogger().warn(
+      { event: 'round.failed', ...base, reason: report.reason, drops: report.drops.length },
+      `round ${report.roundNumber}: failed: ${report.reason}`,
+    );
   }
 }

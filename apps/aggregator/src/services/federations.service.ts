@@ -15,7 +15,7 @@ export type FederationAction = 'pause' | 'resume' | 'archive';
 const TRANSITIONS: Record<FederationAction, { from: Federation['status'][]; to: Federation['status'] }> = {
   pause: { from: ['active'], to: 'paused' },
   resume: { from: ['paused', 'draft'], to: 'active' },
-  archive: { from: ['draft', 'active', 'paused', 'completed'], to: 'archived' },
+  archive: { from: ['draft', 'active', 'paused', 'completed', 'exhausted'], to: 'archived' },
 };
 
 /** Federations and their lifecycle: create from a spec, pause, resume, archive; starting rounds when one goes active. */

@@ -18,7 +18,7 @@ export class TokensService {
 
   async issue(federationId: string, b: IssueTokenBody, actor: Actor): Promise<{ token: string; expiresAt: string }> {
     const federation = await this.federations.get(federationId);
-    if (federation.status === 'archived' || federation.status === 'completed') {
+    if (federation.status === 'archived' || federation.status === 'completed' || federation.status === 'exhausted') {
       throw new OperatorError('E_CONFLICT', `federation is ${federation.status}: no new sites`);
     }
     const { token, expiresAt } = await this.enrollment.issueToken(federation.id, b.ttlMinutes * 60_000);
