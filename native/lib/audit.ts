@@ -41,17 +41,19 @@ export interface CanaryTrainOptions {
   canaryCoordinates: Uint32Array;
   seed?: Uint8Array;
   threads?: number;
+  /** one step only: also return the step's clipped sum in double, as `trainLocal`'s `clippedSum` (distributed mode) */
+  clippedSum?: boolean;
 }
 
 /**
- * One DP-SGD run (plain SGD, no momentum) with audit canaries. Returns delta = w_after - w_before.
+ * One DP-SGD run (plain SGD, no momentum) with audit canaries. Returns delta = w_after - w_before (and, with
+ * `clippedSum`, the step's clipped sum in double, canaries included).
  * @throws NativeTypeError / NativeRangeError (code E_INVALID_ARGUMENT, E_SPEC_MISMATCH, E_NON_FINITE) before any work.
  */
-export async function trainWithCanaries(
-  o: CanaryTrainOptions,
-): Promise<{
+export async function trainWithCanaries(o: CanaryTrainOptions): Promise<{
   delta: Float32Array;
   stats: { steps: number; meanBatchSize: number; fractionClipped: number; loss: number };
+  clippedSum?: Float64Array;
 }> {
   if (typeof o !== 'object' || o === null) throw typeError('options', 'an object');
   const spec = validateSpec(o.spec);
@@ -81,6 +83,8 @@ export async function trainWithCanaries(
   if (!(coords instanceof Uint32Array)) throw typeError('canaryCoordinates', 'a Uint32Array');
   for (let i = 0; i < coords.length; i++)
     if (coords[i] >= p) throw rangeError('canaryCoordinates', `[${i}] must be a parameter index below ${p}`);
+  if (o.clippedSum !== undefined && typeof o.clippedSum !== 'boolean') throw typeError('clippedSum', 'a boolean');
+  if (o.clippedSum && steps !== 1) throw rangeError('clippedSum', 'needs steps 1');
   const seed = seedArg('seed', o.seed);
   const threads = threadsArg(o.threads);
   const options = {
@@ -94,10 +98,12 @@ export async function trainWithCanaries(
     noiseMultiplier: sigma,
     clipNorm: clip,
     batchSize: 1,
+    clippedSum: o.clippedSum === true,
   };
   const b = loadBinding() as unknown as {
     trainLocal(...args: unknown[]): Promise<{
       delta: Float32Array;
+      clippedSum?: Float64Array;
       stats: { steps: number; meanBatchSize: number; fractionClipped: number; loss: number };
     }>;
   };

@@ -117,3 +117,22 @@ describe('audit canaries in the native DP-SGD kernel', () => {
     );
   });
 });
+
+describe('audit canaries with the distributed clipped sum', () => {
+  test('clippedSum (double) carries the canaries exactly like the float update', async () => {
+    const seed = seedOf(5);
+    const o = { ...base, steps: 1, sampleRate: 1, noiseMultiplier: 0, canaryCoordinates: dead, seed, clippedSum: true };
+    const a = await trainWithCanaries(o);
+    expect(a.clippedSum![3]).toBe(0.5);
+    expect(a.clippedSum![7]).toBe(0.5);
+    const b = await trainLocal({
+      ...base,
+      steps: 1,
+      privacy: { mode: 'dp', sampleRate: 1, noiseMultiplier: 0, clipNorm: 0.5 },
+      seed,
+      clippedSum: true,
+    });
+    for (const j of [0, 1, 2, 4, 5, 6, 8, 9]) expect(a.clippedSum![j]).toBe(b.clippedSum![j]);
+    await expect(trainWithCanaries({ ...o, steps: 2 })).rejects.toBeInstanceOf(RangeError);
+  });
+});

@@ -93,25 +93,14 @@ export async function runDistributedWhiteBox(
       const common = { spec: model.spec, weights: w, ...sites[s], steps: 1, learningRate: 1, threads: o.threads };
       const seed = deriveSeed(o.seed, `distributed-round/${s}`, r);
       // Exactly the agent's distributed path (client-agent train-and-encode.ts): one Poisson sample, clipped
-      // gradients summed with no local noise; site 0 also holds the canaries.
-      const { delta, stats } =
+      // gradients summed in double by the kernel with no local noise; site 0 also holds the canaries.
+      const privacy = { sampleRate: o.sampleRate, noiseMultiplier: 0, clipNorm: gradientClip };
+      const { clippedSum, stats } =
         s === 0
-          ? await trainWithCanaries({
-              ...common,
-              sampleRate: o.sampleRate,
-              noiseMultiplier: 0,
-              clipNorm: gradientClip,
-              canaryCoordinates,
-              seed,
-            })
-          : await trainLocal({
-              ...common,
-              privacy: { mode: 'dp', sampleRate: o.sampleRate, noiseMultiplier: 0, clipNorm: gradientClip },
-              seed,
-            });
-      const vector = new Float32Array(p + 1);
-      const scale = -o.sampleRate * o.records;
-      for (let j = 0; j < p; j++) vector[j] = delta[j] * scale;
+          ? await trainWithCanaries({ ...common, ...privacy, canaryCoordinates, seed, clippedSum: true })
+          : await trainLocal({ ...common, privacy: { mode: 'dp', ...privacy }, seed, clippedSum: true });
+      const vector = new Float64Array(p + 1);
+      vector.set(clippedSum!);
       vector[p] = COUNT_WEIGHT * stats.meanBatchSize;
       const words = await encodeSiteSum(vector, {
         clip: encodingClip,
