@@ -29,11 +29,6 @@ export interface AuditResult {
   included: boolean[];
 }
 
-/** Rounds the audit will run (for a progress bar). */
-export function totalRounds(o: AuditOptions): number {
-  return o.rounds;
-}
-
 export async function runPrivacyAudit(
   o: AuditOptions,
   onRound: (round: number) => void = () => {},
