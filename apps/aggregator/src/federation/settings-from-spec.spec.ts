@@ -33,4 +33,17 @@ describe('settingsFromSpec', () => {
       settingsFromSpec({ dataset: { kind: 'mnist' }, privacy: { mode: 'distributed', epsilon: 3, roundingBeta: 0.2 } }),
     ).toThrow(/roundingBeta must be 0/);
   });
+
+  it('refuses at creation a minSites above the cohort size (it would wait forever), naming the field', () => {
+    expect(() => settingsFromSpec({ dataset: { kind: 'mnist' }, cohort: { minSites: 12 } })).toThrow(
+      expect.objectContaining({
+        code: 'E_FEDERATION_SPEC',
+        issues: [{ path: 'cohort.minSites', message: expect.stringMatching(/12 exceeds the cohort size 10/) }],
+      }),
+    );
+    expect(settingsFromSpec({ dataset: { kind: 'mnist' }, cohort: { minSites: 10 } }).settings.cohort).toEqual({
+      minSites: 10,
+      maxSites: 10,
+    });
+  });
 });

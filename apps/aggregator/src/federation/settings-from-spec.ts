@@ -22,10 +22,22 @@ export function settingsFromSpec(
   const spec = parseFederationSpec(specInput);
   const resolved = resolveTrainingPlan(spec, o.cohortSize ? { cohortSize: o.cohortSize } : {});
   assertWatermarkFits(spec.watermark.enabled, resolved.model.inputSize);
+  assertCohortCanStart(resolved);
   return {
     settings: { ...settingsFromResolved(resolved, o.timeouts ?? DEFAULT_TIMEOUTS), dataset: spec.dataset },
     resolved,
   };
+}
+
+/** A federation whose minSites exceeds its cohort size would wait forever: refuse it at creation instead. */
+function assertCohortCanStart(resolved: ResolvedTrainingPlan): void {
+  if (resolved.minSites <= resolved.cohortSize) return;
+  throw new FederationSpecError([
+    {
+      path: 'cohort.minSites',
+      message: `${resolved.minSites} exceeds the cohort size ${resolved.cohortSize}: no round could ever start (set cohort.size >= cohort.minSites)`,
+    },
+  ]);
 }
 
 /**
