@@ -176,10 +176,16 @@ function tableDefaults(
   if (d.kind !== 'table' || d.columns === undefined || d.positiveClass === undefined) return {};
   const T = FEDERATION_DEFAULTS.table;
   if (mode === 'local') return { ...T.local };
-  if (mode !== 'distributed') return {};
-  const momentum = spec.server.momentum ?? FEDERATION_DEFAULTS.distributed.server.momentum;
+  // Half the heavy-ball stability limit 2 (1 + momentum) / L on the worst-case curvature L = (columns + 1) / 4, per
+  // unit of the sites' own step (distributed: one gradient at rate 1; none: localSteps x the local rate).
+  const momentum = spec.server.momentum ?? FEDERATION_DEFAULTS[mode].server.momentum;
   const curvature = (d.columns.length + 1) / 4;
-  return { serverLearningRate: Math.min(T.distributed.maxServerLearningRate, (1 + momentum) / curvature) };
+  const siteStep =
+    mode === 'distributed'
+      ? 1
+      : (spec.privacy.localSteps ?? FEDERATION_DEFAULTS.none.localSteps) *
+        (spec.local.learningRate ?? FEDERATION_DEFAULTS.none.learningRate);
+  return { serverLearningRate: Math.min(T.maxServerLearningRate, (1 + momentum) / (curvature * siteStep)) };
 }
 
 /**

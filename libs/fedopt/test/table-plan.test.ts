@@ -42,6 +42,24 @@ describe('binary tables with schema-driven columns', () => {
     );
   });
 
+  it("mode none: the same limit per unit of the sites' step (localSteps x local rate)", () => {
+    const spec = example('adult');
+    const none = (extra: object) =>
+      resolveTrainingPlan({ ...spec, ...extra, privacy: { mode: 'none', ...(extra as { privacy?: object }).privacy } });
+    expect(none({}).serverOptimizer.learningRate).toBeCloseTo(1.9 / ((15 / 4) * 5 * 0.5), 12);
+    expect(none({ privacy: { localSteps: 2 } }).serverOptimizer.learningRate).toBeCloseTo(
+      1.9 / ((15 / 4) * 2 * 0.5),
+      12,
+    );
+    const mammography = example('mammography');
+    const plan = resolveTrainingPlan({ ...mammography, privacy: { mode: 'none' } });
+    expect(plan.serverOptimizer.learningRate).toBeCloseTo(1.9 / ((7 / 4) * 2.5), 12);
+    // local mode keeps the general server rate
+    expect(resolveTrainingPlan({ ...spec, privacy: { mode: 'local' } }).serverOptimizer.learningRate).toBe(
+      FEDERATION_DEFAULTS.local.server.learningRate,
+    );
+  });
+
   it('leave numeric featureColumns tables and multi-class tables on the general defaults', () => {
     const legacy = parseFederationSpec({
       dataset: { kind: 'table', featureColumns: ['a', 'b'], labelColumn: 'y', classes: ['n', 'p'], positiveClass: 'p' },

@@ -348,13 +348,15 @@ export const FEDERATION_DEFAULTS = Object.freeze({
    * - local: ONE DP-SGD step per round (several local steps drift towards each site's own label balance under
    *   non-IID splits) and 100 rounds (logistic regression on a few hundred features is convex and converges in
    *   about 100 momentum steps; fewer rounds, less noise per round).
-   * - distributed: the server step is half the heavy-ball stability limit on the worst-case curvature the schema
-   *   allows, lr = (1 + momentum) / L with L = (columns + 1) / 4 (every encoded row has at most one non-zero of
-   *   magnitude <= 1 per column, plus the bias; the logistic loss's second derivative is <= 1/4), capped at 1.
+   * - distributed and none: the server step is half the heavy-ball stability limit on the worst-case curvature the
+   *   schema allows, lr = (1 + momentum) / (L x the sites' step) with L = (columns + 1) / 4 (every encoded row has
+   *   at most one non-zero of magnitude <= 1 per column, plus the bias; the logistic loss's second derivative is
+   *   <= 1/4) and the sites' step 1 (distributed: one gradient) or localSteps x local rate (none), capped at 1.
+   *   Local mode keeps the general server rate: there each site's own noise, not stability, limits the step.
    */
   table: {
     local: { rounds: 100, localSteps: 1 },
-    distributed: { maxServerLearningRate: 1 },
+    maxServerLearningRate: 1,
   },
 });
 
