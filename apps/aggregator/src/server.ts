@@ -1,3 +1,4 @@
+import { ConcordError } from '@concord/protocol';
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { type INestApplication } from '@nestjs/common';
@@ -59,12 +60,12 @@ export async function startServer(options: { config: ServerConfig; database?: Da
 }
 
 /** A coded error for what stops the server from starting (unreadable TLS files, for instance). */
-export class ServerStartError extends Error {
+export class ServerStartError extends ConcordError {
   constructor(
     message: string,
-    readonly code: string,
+    override readonly code: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'ServerStartError';
   }
 }

@@ -16,7 +16,7 @@
  * `serializeOptimizerState`), so the aggregator can persist it with each model version and resume after a crash.
  */
 
-import { SERVER_OPTIMIZER_NAMES } from '@concord/protocol';
+import { ConcordError, SERVER_OPTIMIZER_NAMES } from '@concord/protocol';
 
 /** The one list of server optimizers: the federation spec's (libs/protocol), so spec and optimizer cannot drift. */
 export const SERVER_OPTIMIZERS = SERVER_OPTIMIZER_NAMES;
@@ -42,10 +42,10 @@ export interface ServerOptimizerState {
   secondMoment?: Float32Array;
 }
 
-export class FedOptError extends Error {
-  readonly code: 'E_FEDOPT_STATE' | 'E_FEDOPT_SPEC' | 'E_FEDOPT_BUDGET';
+export class FedOptError extends ConcordError {
+  override readonly code: 'E_FEDOPT_STATE' | 'E_FEDOPT_SPEC' | 'E_FEDOPT_BUDGET';
   constructor(code: FedOptError['code'], message: string) {
-    super(message);
+    super(code, message);
     this.name = 'FedOptError';
     this.code = code;
   }

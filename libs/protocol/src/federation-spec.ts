@@ -9,6 +9,7 @@
  * (@concord/fedopt `resolveTrainingPlan`) unless `privacy.noiseMultiplier` is given, in which case the resulting
  * epsilon is reported instead.
  */
+import { ConcordError } from './concord-error.js';
 import { z } from 'zod';
 
 const positive = z.number().finite().gt(0);
@@ -360,11 +361,14 @@ export const FEDERATION_DEFAULTS = Object.freeze({
   },
 });
 
-export class FederationSpecError extends Error {
-  readonly code = 'E_FEDERATION_SPEC' as const;
+export class FederationSpecError extends ConcordError {
+  override readonly code = 'E_FEDERATION_SPEC' as const;
   readonly issues: { path: string; message: string }[];
   constructor(issues: { path: string; message: string }[]) {
-    super(`invalid federation spec: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    super(
+      'E_FEDERATION_SPEC',
+      `invalid federation spec: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+    );
     this.name = 'FederationSpecError';
     this.issues = issues;
   }

@@ -1,4 +1,5 @@
 export {};
+export * from './concord-error.js';
 export * from './secagg/index.js';
 export * from './receipt.js';
 export * from './keys.js';

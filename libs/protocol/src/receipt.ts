@@ -15,6 +15,7 @@
  * and `previousReceiptHash`, the hash of its previous receipt (null for the first), so a site can detect a dropped or
  * replayed receipt and an auditor can check the site's history without the aggregator's chain.
  */
+import { ConcordError } from './concord-error.js';
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
@@ -104,13 +105,13 @@ export type DistributedParameters = z.infer<typeof distributedParametersSchema>;
 export type PrivacyReceipt = z.infer<typeof privacyReceiptSchema>;
 
 /** A receipt that fails the schema. `issues` name the offending fields; no key material is ever included. */
-export class ReceiptError extends Error {
-  readonly code = 'E_RECEIPT_INVALID';
+export class ReceiptError extends ConcordError {
+  override readonly code = 'E_RECEIPT_INVALID';
   constructor(
     message: string,
     readonly issues: readonly string[] = [],
   ) {
-    super(message);
+    super('E_RECEIPT_INVALID', message);
     this.name = 'ReceiptError';
   }
 }

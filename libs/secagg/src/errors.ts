@@ -1,4 +1,6 @@
 /** Error codes that cross the boundary to the transport (they are safe to send: they never contain secrets). */
+import { ConcordError } from '@concord/protocol';
+
 export type SecAggErrorCode =
   | 'E_BAD_MESSAGE'
   | 'E_BAD_CONFIG'
@@ -17,10 +19,10 @@ export type SecAggErrorCode =
   | 'E_ABORTED';
 
 /** A protocol violation or an abort. The message names what was wrong, never a key, seed, share or input. */
-export class SecAggError extends Error {
-  readonly code: SecAggErrorCode;
+export class SecAggError extends ConcordError {
+  override readonly code: SecAggErrorCode;
   constructor(code: SecAggErrorCode, message: string) {
-    super(`${code}: ${message}`);
+    super(code, `${code}: ${message}`);
     this.name = 'SecAggError';
     this.code = code;
   }

@@ -1,3 +1,4 @@
+import { ConcordError } from '@concord/protocol';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -51,10 +52,10 @@ export const DEFAULT_DATA_DIR = './.concord/data';
 export const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
 /** Opening failed (bad URL, unreachable server, unusable data directory). The message names no password. */
-export class DatabaseOpenError extends Error {
-  readonly code = 'E_DATABASE_OPEN';
+export class DatabaseOpenError extends ConcordError {
+  override readonly code = 'E_DATABASE_OPEN';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('E_DATABASE_OPEN', message, options);
     this.name = 'DatabaseOpenError';
   }
 }

@@ -9,6 +9,7 @@
  * The header's head is what the exporter saw; `verifyLedgerEntries` recomputes the head from the entries, and an
  * auditor compares either with a head kept earlier (a chain cannot reveal that its newest entries were cut off).
  */
+import { ConcordError } from '@concord/protocol';
 import { z } from 'zod';
 import type { LedgerEntryInput, LedgerHead } from './verify.js';
 
@@ -51,13 +52,13 @@ export interface LedgerExport {
 }
 
 /** A line that is not JSON or not a valid export line; `line` is 1-based. */
-export class LedgerExportError extends Error {
-  readonly code = 'E_LEDGER_EXPORT_INVALID';
+export class LedgerExportError extends ConcordError {
+  override readonly code = 'E_LEDGER_EXPORT_INVALID';
   constructor(
     readonly line: number,
     message: string,
   ) {
-    super(`ledger export line ${line}: ${message}`);
+    super('E_LEDGER_EXPORT_INVALID', `ledger export line ${line}: ${message}`);
     this.name = 'LedgerExportError';
   }
 }

@@ -1,3 +1,4 @@
+import { ConcordError } from '@concord/protocol';
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -5,10 +6,10 @@ import { ed25519PublicKeyBase64, signValue, type SigningDomain } from '@concord/
 import { createWatermarkKey, parseKey, serializeKey, type WatermarkKey } from '@concord/watermark';
 
 /** A key file that is missing, malformed or readable by others. The message names the file, never key bytes. */
-export class KeyFileError extends Error {
-  readonly code = 'E_KEY_FILE';
+export class KeyFileError extends ConcordError {
+  override readonly code = 'E_KEY_FILE';
   constructor(message: string) {
-    super(message);
+    super('E_KEY_FILE', message);
     this.name = 'KeyFileError';
   }
 }

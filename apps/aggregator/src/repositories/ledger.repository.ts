@@ -1,6 +1,12 @@
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
-import { parsePrivacyReceipt, receiptHash, verifyReceiptSignature, type PrivacyReceipt } from '@concord/protocol';
+import {
+  ConcordError,
+  parsePrivacyReceipt,
+  receiptHash,
+  verifyReceiptSignature,
+  type PrivacyReceipt,
+} from '@concord/protocol';
 import type { Db, Executor, Tx } from '../db/client.js';
 import { GENESIS_HASH, computeEntryHash } from '../ledger/chain.js';
 import { formatLedgerExport } from '../ledger/export.js';
@@ -17,12 +23,12 @@ export type LedgerErrorCode =
   | 'E_LEDGER_DOUBLE_CHARGE';
 
 /** A charge the ledger refuses. Nothing is written; the caller's transaction should roll back. */
-export class LedgerError extends Error {
+export class LedgerError extends ConcordError {
   constructor(
-    readonly code: LedgerErrorCode,
+    override readonly code: LedgerErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'LedgerError';
   }
 }

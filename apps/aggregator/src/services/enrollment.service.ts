@@ -1,3 +1,4 @@
+import { ConcordError } from '@concord/protocol';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   DEFAULT_MAX_COLLUDERS,
@@ -23,13 +24,13 @@ export type EnrollmentErrorCode =
   | PublicKeyError['code'];
 
 /** An enrollment the aggregator refuses; `status` is the HTTP status to answer with. Never echoes the token. */
-export class EnrollmentError extends Error {
+export class EnrollmentError extends ConcordError {
   constructor(
-    readonly code: EnrollmentErrorCode,
+    override readonly code: EnrollmentErrorCode,
     message: string,
     readonly status: number,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'EnrollmentError';
   }
 }

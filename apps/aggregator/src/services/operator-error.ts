@@ -1,3 +1,4 @@
+import { ConcordError } from '@concord/protocol';
 import type { z } from 'zod';
 
 export type OperatorErrorCode =
@@ -13,14 +14,14 @@ const STATUS: Record<OperatorErrorCode, number> = {
 };
 
 /** A refusal of the dashboard API, with the HTTP status it maps to. Messages never carry keys or tokens. */
-export class OperatorError extends Error {
+export class OperatorError extends ConcordError {
   readonly status: number;
   constructor(
-    readonly code: OperatorErrorCode,
+    override readonly code: OperatorErrorCode,
     message: string,
     readonly issues?: { path: string; message: string }[],
   ) {
-    super(message);
+    super(code, message);
     this.name = 'OperatorError';
     this.status = STATUS[code];
   }

@@ -2,6 +2,8 @@
  * Error codes that cross the agent <-> aggregator boundary. They are sent in acknowledgements and abort messages,
  * so they never carry secrets: a code and a short human reason.
  */
+import { ConcordError } from '../concord-error.js';
+
 export const PROTOCOL_ERROR_CODES = [
   'E_VERSION',
   'E_BAD_MESSAGE',
@@ -27,12 +29,12 @@ export const PROTOCOL_ERROR_CODES = [
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 
 /** A coded protocol failure; `code` is safe to show the other side. */
-export class ProtocolError extends Error {
+export class ProtocolError extends ConcordError {
   constructor(
-    readonly code: ProtocolErrorCode | (string & {}),
+    override readonly code: ProtocolErrorCode | (string & {}),
     message: string,
   ) {
-    super(`${code}: ${message}`);
+    super(code, `${code}: ${message}`);
     this.name = 'ProtocolError';
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RosterMember } from '@concord/protocol';
+import { ConcordError, type RosterMember } from '@concord/protocol';
 import type { Db } from '../../db/client.js';
 import type { Round } from '../../db/schema/rounds.js';
 import type { AgentConnectionsRepository } from '../../repositories/agent-connections.repository.js';
@@ -53,12 +53,13 @@ export interface RoundEngineDeps {
 }
 
 /** A round that cannot go on; the engine fails it (charges made so far stay) and retries with a new round. */
-export class RoundFailure extends Error {
+export class RoundFailure extends ConcordError {
   constructor(
-    readonly code: string,
+    override readonly code: string,
     message: string,
   ) {
-    super(`${code}: ${message}`);
+    super(code, `${code}: ${message}`);
+    this.name = 'RoundFailure';
   }
 }
 
