@@ -139,8 +139,8 @@ describe('concord privacy calibrate', () => {
 });
 
 describe('registration', () => {
-  it('buildProgram() has `privacy` with `epsilon` and `calibrate`', () => {
+  it('buildProgram() has `privacy` with `epsilon`, `calibrate` and `audit`', () => {
     const privacy = buildProgram().commands.find((c) => c.name() === 'privacy');
-    expect(privacy?.commands.map((c) => c.name()).sort()).toEqual(['calibrate', 'epsilon']);
+    expect(privacy?.commands.map((c) => c.name()).sort()).toEqual(['audit', 'calibrate', 'epsilon']);
   });
 });
