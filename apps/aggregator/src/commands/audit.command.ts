@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { CliError } from '../cli/errors.js';
-import { printJson } from '../cli/options.js';
+import { CliError, printJson } from '@concord/cli';
 import { resolveDatabaseTarget } from '../cli/database-target.js';
 import { openDatabase, type Database } from '../db/client.js';
 import { LedgerExportError, parseLedgerExport } from '../ledger/export.js';

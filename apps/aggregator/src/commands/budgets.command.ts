@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printJson } from '../cli/options.js';
+import { printJson } from '@concord/cli';
 import { addConnectionOptions, type ConnectionFlags, seg } from '../cli/api-client.js';
 import { client, writeTable } from './federation.command.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import { parseNumberFlag } from '../cli/options.js';
+import { parseNumberFlag } from '@concord/cli';
 import { apiKeys } from '../db/schema/api-keys.js';
 import { DatabaseRepository } from '../repositories/database.repository.js';
 import { hashApiKey } from '../services/api-key.service.js';

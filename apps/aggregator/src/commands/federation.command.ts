@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { CliError } from '../cli/errors.js';
-import { parseNumberFlag, printJson } from '../cli/options.js';
+import { CliError, parseNumberFlag, printJson } from '@concord/cli';
 import { addConnectionOptions, ApiClient, type ConnectionFlags, resolveConnection, seg } from '../cli/api-client.js';
 import {
   describeProgress,

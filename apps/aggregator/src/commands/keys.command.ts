@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { CliError } from '../cli/errors.js';
-import { parseChoiceFlag, printJson } from '../cli/options.js';
+import { CliError, parseChoiceFlag, printJson } from '@concord/cli';
 import type { Db } from '../db/client.js';
 import { ApiKeyRepository, API_KEY_ROLES } from '../repositories/api-key.repository.js';
 import { FederationRepository } from '../repositories/federation.repository.js';

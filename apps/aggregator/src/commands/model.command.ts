@@ -3,8 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { verifyOwnershipCertificate } from '@concord/watermark';
 import { type Command, Option } from 'commander';
-import { CliError } from '../cli/errors.js';
-import { parseNumberFlag, printJson } from '../cli/options.js';
+import { CliError, parseNumberFlag, printJson } from '@concord/cli';
 import { addConnectionOptions, type ConnectionFlags, seg } from '../cli/api-client.js';
 import { client } from './federation.command.js';
 

@@ -8,8 +8,7 @@ import {
   type EpsilonResult,
   type Phase,
 } from '@concord/dp';
-import { CliError } from '../cli/errors.js';
-import { parseChoiceFlag, parseNumberFlag, printJson } from '../cli/options.js';
+import { CliError, parseChoiceFlag, parseNumberFlag, printJson } from '@concord/cli';
 import { registerAudit } from './privacy-audit.command.js';
 
 interface EpsilonFlags {

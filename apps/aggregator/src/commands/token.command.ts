@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { parseNumberFlag, printJson } from '../cli/options.js';
+import { parseNumberFlag, printJson } from '@concord/cli';
 import { addConnectionOptions, type ConnectionFlags, seg } from '../cli/api-client.js';
 import { client } from './federation.command.js';
 

@@ -14,8 +14,7 @@ import {
   traceLeak,
   verifyWatermark,
 } from '@concord/watermark';
-import { CliError } from '../cli/errors.js';
-import { parseNumberFlag, printJson } from '../cli/options.js';
+import { CliError, parseNumberFlag, printJson } from '@concord/cli';
 
 interface VerifyFlags {
   model?: string;

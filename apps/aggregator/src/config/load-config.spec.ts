@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CliError } from '../cli/errors.js';
+import { CliError } from '@concord/cli';
 import { loadServerConfig } from './load-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-config-'));
@@ -23,6 +23,11 @@ describe('loadServerConfig', () => {
       metricsAuth: 'none',
       rateLimitPerMinute: 60,
       noAutorun: false,
+      agentPreAuthMaxFrameBytes: 65_536,
+      agentPreAuthConnectionsPerIp: 16,
+      agentPreAuthMessagesPerMinutePerIp: 240,
+      agentAuthTimeoutMs: 15_000,
+      enrollPerMinutePerIp: 20,
     });
   });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readYamlText } from '@concord/fedopt';
 import { type z } from 'zod';
-import { CliError } from '../cli/errors.js';
+import { CliError } from '@concord/cli';
 import { type ServerConfig, serverConfigEnv, serverConfigSchema } from './config.schema.js';
 
 export interface ConfigSources {

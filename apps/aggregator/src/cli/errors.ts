@@ -1,1 +1,0 @@
-export { CliError } from '@concord/cli';

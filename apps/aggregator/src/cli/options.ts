@@ -1,1 +1,0 @@
-export { type NumberRule, parseChoiceFlag, parseNumberFlag, printJson } from '@concord/cli';
