@@ -46,7 +46,7 @@ for (const target of databaseTargets()) {
       expect(model.weights).toBeInstanceOf(Uint8Array);
       expect(Buffer.from(model.weights!).equals(Buffer.from(weights))).toBe(true);
       const typeRows = (await database.execute(
-        `SELECT jsonb_typeof(spec) AS kind FROM federations WHERE id = '${federation.id}'`,
+        `SELECT jsonb_typeof(settings) AS kind FROM federations WHERE id = '${federation.id}'`,
       )) as unknown;
       expect(JSON.stringify(typeRows)).toContain('"kind":"object"');
     });

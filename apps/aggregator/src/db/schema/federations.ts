@@ -21,7 +21,11 @@ export interface FederationStatusReason {
 export const federations = pgTable('federations', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
-  spec: jsonb('spec').$type<Record<string, unknown>>().notNull(),
+  /**
+   * The engine settings the operator's spec resolves into (federation/settings.ts FederationSettings); column
+   * `settings` (migration 0005 renamed it from `spec`), property `spec` so REST and JSON names stay.
+   */
+  spec: jsonb('settings').$type<Record<string, unknown>>().notNull(),
   status: federationStatus('status').notNull().default('draft'),
   /** Why the federation is not progressing right now (database unreachable, waiting for sites...); null when it is. */
   statusReason: jsonb('status_reason').$type<FederationStatusReason>(),
