@@ -4,7 +4,13 @@
  * distributed mode, `rounds` distributed discrete Gaussian phases described by @concord/protocol `privacyPhaseOf`
  * from a schema-validated distributed privacy plan (the same function agents and the aggregator use).
  */
-import { calibrateNoiseMultiplier, computeEpsilon, type Phase } from '@concord/dp';
+import {
+  calibrateNoiseMultiplier,
+  computeEpsilon,
+  distributedShareVariance,
+  honestShareCount,
+  type Phase,
+} from '@concord/dp';
 import { PrivacyPlanSchema, privacyPhaseOf, type PrivacyPlan } from '@concord/protocol';
 
 export type AuditMode = 'local' | 'distributed' | 'black-box';
@@ -61,9 +67,19 @@ export interface Charge {
   localNoiseVariance?: number;
 }
 
-/** The distributed privacy plan of one audit round, validated by the protocol's schema. */
+/**
+ * The distributed privacy plan of one audit round, validated by the protocol's schema. The shares are sized by
+ * @concord/dp `distributedShareVariance` (the aggregator's and agents' sizing, (z C 2^s)^2 / (t - c)) with t = sites
+ * and c = 0 colluders: every summed share is honest and there are exactly as many as the charge accounts.
+ */
 export function distributedPlan(o: AuditOptions, noiseMultiplier: number, parameters: number): PrivacyPlan {
-  const central = noiseMultiplier * CLIP_NORM * 2 ** SCALE_BITS;
+  const shape = { threshold: o.sites, maxColluders: 0 };
+  const localNoiseVariance = distributedShareVariance({
+    noiseMultiplier,
+    clipNorm: CLIP_NORM,
+    scaleBits: SCALE_BITS,
+    ...shape,
+  });
   return PrivacyPlanSchema.parse({
     mode: 'distributed',
     sampleRate: o.sampleRate,
@@ -77,8 +93,8 @@ export function distributedPlan(o: AuditOptions, noiseMultiplier: number, parame
       roundingBeta: 0,
       dimension: parameters + 1,
       modulusBits: 32,
-      localNoiseVariance: (central * central) / o.sites,
-      minNoisyClients: o.sites,
+      localNoiseVariance,
+      minNoisyClients: honestShareCount(shape.threshold, shape.maxColluders),
       cohortSize: o.sites,
       countWeight: COUNT_WEIGHT,
     },
