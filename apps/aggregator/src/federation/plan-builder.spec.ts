@@ -74,4 +74,25 @@ describe('buildPlan', () => {
       }),
     ).toThrow(RangeError);
   });
+  it('settings stored before c was declared (t = 3 for k = 4) get the smallest t that holds 2t-(k+1) > c', () => {
+    expect(secAggShape(5, undefined, 3)).toEqual({ neighbours: 4, threshold: 4 });
+    expect(secAggShape(5, undefined, 5)).toEqual({ neighbours: 4, threshold: 5 }); // a larger t is kept
+    expect(secAggShape(5, undefined, 3, 0)).toEqual({ neighbours: 4, threshold: 3 });
+    const plan = buildPlan({
+      settings: { ...settings, secaggThreshold: 3 },
+      federationId: 'f',
+      roundId: 'r',
+      roundNumber: 1,
+      roster: roster(5),
+      parameterCount: 10,
+      modelSha256: '0'.repeat(64),
+      now: new Date(0),
+    });
+    if (plan.privacy.mode !== 'distributed') throw new Error('mode');
+    expect(plan.secagg).toMatchObject({ neighbours: 4, threshold: 4 });
+    expect(plan.privacy.distributed.minNoisyClients).toBe(3);
+    expect(() => secAggShape(3, undefined, undefined, 3)).toThrow(
+      expect.objectContaining({ code: 'E_COLLUSION_BOUND' }),
+    );
+  });
 });

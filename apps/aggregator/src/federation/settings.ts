@@ -91,8 +91,9 @@ export type FederationSettings = z.infer<typeof FederationSettingsSchema>;
 /**
  * SecAgg+ graph degree k and threshold t for a cohort of n with at most c colluders (complete graph up to 8 sites,
  * then ~2 log2 n neighbours; t the smallest with 2t-(k+1) > c unless given). A given t above k + 1 is lowered to
- * k + 1 (a smaller roster than configured). @throws CollusionBoundError (E_COLLUSION_BOUND) when the shape cannot
- * hold 2t-(k+1) > c.
+ * k + 1 (a smaller roster than configured); a given t below the smallest that holds the bound (settings stored
+ * before c was declared, e.g. t = 3 for k = 4) is raised to it, never lowered. @throws CollusionBoundError
+ * (E_COLLUSION_BOUND) when the shape cannot hold 2t-(k+1) > c.
  */
 export function secAggShape(
   n: number,
@@ -105,8 +106,9 @@ export function secAggShape(
     throw new RangeError(`secaggNeighbours must be even or n-1, got ${k}`);
   if (given === undefined && t === undefined) return defaultSecAggShape(n, maxColluders);
   const neighbours = given ?? defaultSecAggShape(n, maxColluders).neighbours;
+  const least = Math.floor((neighbours + 1 + maxColluders) / 2) + 1;
   return collusionSafeShape(n, maxColluders, {
     neighbours,
-    threshold: t === undefined ? undefined : Math.min(neighbours + 1, t),
+    threshold: t === undefined ? undefined : Math.min(neighbours + 1, Math.max(t, least)),
   });
 }
