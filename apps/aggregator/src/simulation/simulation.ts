@@ -221,7 +221,14 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
 
   try {
     const reports: RoundReport[] = [];
-    const evaluateModel = (weights: Float32Array) => evaluate(settings.model, weights, test.features, test.labels);
+    const isBinary =
+      settings.model.loss === 'sigmoid-binary-cross-entropy' && settings.model.layers.at(-1)!.units === 1;
+    const evaluateModel = async (weights: Float32Array) => {
+      const base = await evaluate(settings.model, weights, test.features, test.labels);
+      if (!isBinary) return base;
+      const m = binaryMetrics(await predict(settings.model, weights, test.features), test.labels);
+      return { ...base, rocAuc: m.rocAuc, prAuc: m.prAuc, logLoss: m.logLoss };
+    };
     const summary = await runner.start(federation.id, {
       evaluate: evaluateModel,
       onRound: (r) => {
@@ -230,10 +237,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       },
     });
     const final = await evaluateModel(summary.weights);
-    const binary =
-      settings.model.loss === 'sigmoid-binary-cross-entropy' && settings.model.layers.at(-1)!.units === 1
-        ? binaryMetrics(await predict(settings.model, summary.weights, test.features), test.labels)
-        : undefined;
+    const binary = isBinary
+      ? binaryMetrics(await predict(settings.model, summary.weights, test.features), test.labels)
+      : undefined;
     const entries = await ledger.entries(federation.id);
     const verification = await ledger.verifyLedger(federation.id);
     const sites = await federations.sitesOf(federation.id);

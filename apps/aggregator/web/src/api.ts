@@ -35,7 +35,7 @@ export interface ModelRow {
   sha256: string;
   sizeBytes: number;
   watermarkId: string | null;
-  metrics: { accuracy?: number; loss?: number };
+  metrics: { accuracy?: number; loss?: number; rocAuc?: number; prAuc?: number; logLoss?: number };
 }
 
 export interface SiteBudget {

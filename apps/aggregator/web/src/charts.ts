@@ -24,7 +24,7 @@ Chart.register(
   Legend,
 );
 
-/** Accuracy (left axis) and loss (right axis) of each released model version. */
+/** Accuracy and, for binary tables, ROC AUC (left axis) and loss (right axis) of each released model version. */
 export function qualityChart(canvas: HTMLCanvasElement): (models: ModelRow[]) => void {
   const chart = new Chart<'line', (number | null)[], string>(canvas, {
     type: 'line',
@@ -33,6 +33,7 @@ export function qualityChart(canvas: HTMLCanvasElement): (models: ModelRow[]) =>
       datasets: [
         { label: 'accuracy', data: [], borderColor: '#1f6feb', yAxisID: 'accuracy', pointRadius: 2 },
         { label: 'loss', data: [], borderColor: '#d1495b', yAxisID: 'loss', pointRadius: 2 },
+        { label: 'ROC AUC', data: [], borderColor: '#2a9d8f', yAxisID: 'accuracy', pointRadius: 2, hidden: true },
       ],
     },
     options: {
@@ -51,6 +52,8 @@ export function qualityChart(canvas: HTMLCanvasElement): (models: ModelRow[]) =>
     chart.data.labels = rows.map((m) => String(m.version));
     chart.data.datasets[0].data = rows.map((m) => m.metrics.accuracy ?? null);
     chart.data.datasets[1].data = rows.map((m) => m.metrics.loss ?? null);
+    chart.data.datasets[2].data = rows.map((m) => m.metrics.rocAuc ?? null);
+    chart.data.datasets[2].hidden = rows.every((m) => m.metrics.rocAuc === undefined);
     chart.update();
     canvas.dataset.points = String(rows.length);
   };

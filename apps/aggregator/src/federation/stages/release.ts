@@ -55,6 +55,8 @@ export async function releaseModel(
   }
   ctx.lap('watermark');
   const evaluation = input.evaluate ? await input.evaluate(updated.weights) : undefined;
+  const { rocAuc, prAuc, logLoss } = evaluation ?? {};
+  const binary = { ...(rocAuc === undefined ? {} : { rocAuc, prAuc, logLoss }) } as Record<string, number>;
   const bytes = float32ToBytes(updated.weights);
   const modelVersion = input.version + 1;
   await deps.db.transaction(async (tx) => {
@@ -66,7 +68,7 @@ export async function releaseModel(
         sha256: sha256Hex(bytes),
         sizeBytes: bytes.byteLength,
         weights: bytes,
-        metrics: evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss } : {},
+        metrics: evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss, ...binary } : {},
         optimizerState: updated.saved,
         watermarkId,
       },
@@ -81,7 +83,7 @@ export async function releaseModel(
       {
         survivors: survivors.length,
         cohort: roster.length,
-        ...(evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss } : {}),
+        ...(evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss, ...binary } : {}),
       },
       {},
       tx,

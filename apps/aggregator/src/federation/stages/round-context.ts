@@ -28,8 +28,13 @@ export interface RoundReport {
 }
 
 export interface RunHooks {
-  /** Evaluates the released model (simulate/demo: the server's held-out digits). */
-  evaluate?: (weights: Float32Array) => Promise<{ accuracy: number; loss: number }>;
+  /**
+   * Evaluates the released model (simulate/demo: the server's held-out set); binary tables add ROC AUC, PR AUC and
+   * log-loss, recorded with the others.
+   */
+  evaluate?: (
+    weights: Float32Array,
+  ) => Promise<{ accuracy: number; loss: number; rocAuc?: number; prAuc?: number; logLoss?: number }>;
   onRound?: (report: RoundReport) => void;
   signal?: AbortSignal;
   /** give up after this many failed rounds in a row (default 20) */
