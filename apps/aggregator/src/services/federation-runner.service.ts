@@ -113,7 +113,8 @@ export class FederationRunnerService {
   async resumeActive(): Promise<string[]> {
     if (!this.autorun) return [];
     const active = await this.federations.listActive();
-    for (const f of active) void this.start(f.id).catch(() => {});
+    // start() handles a stop itself (status reason + onError): nothing to catch here
+    for (const f of active) void this.start(f.id);
     return active.map((f) => f.id);
   }
 

@@ -6,7 +6,7 @@ import { settingsFromSpec } from '../federation/settings-from-spec.js';
 import type { AuditLogRepository } from '../repositories/audit-log.repository.js';
 import type { FederationQueryRepository } from '../repositories/federation-query.repository.js';
 import type { FederationRepository } from '../repositories/federation.repository.js';
-import { logRunnerStop, type FederationRunnerService } from './federation-runner.service.js';
+import type { FederationRunnerService } from './federation-runner.service.js';
 import { firstLine, page, recordAction, type Actor } from './operator-common.js';
 import { OperatorError } from './operator-error.js';
 
@@ -25,7 +25,6 @@ export class FederationsService {
     private readonly queries: Pick<FederationQueryRepository, 'listFederations'>,
     private readonly auditLog: Pick<AuditLogRepository, 'record'>,
     private readonly runner: Pick<FederationRunnerService, 'start'>,
-    private readonly onStop: (federationId: string, error: unknown) => void = logRunnerStop,
   ) {}
 
   /** The federations, or only `onlyId` (a federation-scoped key sees its own and no other). */
@@ -96,9 +95,13 @@ export class FederationsService {
     return (await this.federations.get(federation.id))!;
   }
 
-  /** Starts the round loop in the background; a loop that stops is logged with its reason, never swallowed. */
+  /**
+   * Starts the round loop in the background. Its promise is the runner's own, which handles a stop itself: the
+   * reason goes to the federation's status reason and to the app logger (FederationRunnerService onError,
+   * logRunnerStop), once. Nothing is swallowed here and nothing is logged twice.
+   */
   private startRounds(federationId: string): void {
-    this.runner.start(federationId).catch((error: unknown) => this.onStop(federationId, error));
+    void this.runner.start(federationId);
   }
 }
 
