@@ -73,3 +73,15 @@ export function mapDatabaseError(error: unknown): MappedDatabaseError | undefine
   }
   return undefined;
 }
+
+/**
+ * A round's failure reason for a database error, without the SQL drizzle's message carries (the reason is stored
+ * and served by the rounds API); undefined for other errors.
+ */
+export function databaseFailureReason(error: unknown): string | undefined {
+  if (isDatabaseUnavailable(error)) return 'E_DB_UNAVAILABLE: the database was unreachable during this round';
+  const state = sqlStateOf(error);
+  if (state) return `E_DB_ERROR: the database refused a statement (SQLSTATE ${state})`;
+  if (error instanceof Error && /^Failed query/.test(error.message)) return 'E_DB_ERROR: a database query failed';
+  return undefined;
+}

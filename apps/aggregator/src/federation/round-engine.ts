@@ -23,6 +23,7 @@ import {
 import { collectMaskedInputs } from './stages/secagg.js';
 import { waitForCohortPool } from './stages/waiting.js';
 import { appLogger } from '../repositories/logger.repository.js';
+import { databaseFailureReason } from '../db/db-errors.js';
 
 export type { RoundEngineDeps, RoundReport, RunHooks, RunSummary } from './stages/round-context.js';
 
@@ -189,7 +190,8 @@ export class RoundEngine {
       return { report, weights: released.weights, optimizer: released.optimizer };
     } catch (error) {
       const code = error instanceof RoundFailure || error instanceof SecAggError ? error.code : 'E_INTERNAL';
-      const reason = error instanceof Error ? error.message : String(error);
+      // never the SQL of a failed query: the reason is stored and served by the rounds API
+      const reason = databaseFailureReason(error) ?? (error instanceof Error ? error.message : String(error));
       report.reason = reason.slice(0, 500);
       report.drops = (session as SecAggSession | undefined)?.drops ?? (error instanceof PlanRefused ? error.drops : []);
       await rounds
