@@ -136,10 +136,10 @@ const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLi
       useFactory: (
         metrics: MetricsRepository,
         queries: MetricsQueryRepository,
-        ledger: LedgerRepository,
+        audits: LedgerAuditCache,
         connections: AgentConnectionsRepository,
-      ) => new MetricsService(metrics, queries, ledger, connections),
-      inject: [MetricsRepository, MetricsQueryRepository, LedgerRepository, AgentConnectionsRepository],
+      ) => new MetricsService(metrics, queries, audits, connections),
+      inject: [MetricsRepository, MetricsQueryRepository, LedgerAuditCache, AgentConnectionsRepository],
     },
     ApiKeyGuard,
     MetricsAccessGuard,

@@ -1,20 +1,18 @@
 import type { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
-import type { LedgerRepository } from '../repositories/ledger.repository.js';
 import type { MetricsRepository } from '../repositories/metrics.repository.js';
 import type { MetricsQueryRepository } from '../repositories/metrics-query.repository.js';
-import { auditLedger, type AuditReport } from '../ledger/audit.js';
+import type { LedgerAuditCache } from '../ledger/audit-cache.js';
 
 /**
  * Rebuilds the Prometheus series from the database at each scrape (see metrics.repository.ts). The ledger audit of
- * a federation is recomputed only when its head moved, so a scrape costs one head query per federation otherwise.
+ * a federation is the shared LedgerAuditCache's (the one the budgets and ledger status read): recomputed only when
+ * its head moved, so a scrape costs one head query per federation otherwise.
  */
 export class MetricsService {
-  private readonly audits = new Map<string, { headHash: string; report: AuditReport }>();
-
   constructor(
     private readonly metrics: MetricsRepository,
     private readonly queries: MetricsQueryRepository,
-    private readonly ledger: LedgerRepository,
+    private readonly audits: Pick<LedgerAuditCache, 'audit'>,
     private readonly connections: AgentConnectionsRepository,
   ) {}
 
@@ -51,7 +49,7 @@ export class MetricsService {
     }
     for (const d of dropouts) m.dropouts.set({ federation: d.federationId }, Number(d.n));
     for (const { id } of federationRows) {
-      const report = await this.auditOf(id);
+      const report = await this.audits.audit(id);
       m.ledgerVerified.set({ federation: id }, report.ok ? 1 : 0);
       m.ledgerFindings.set({ federation: id }, report.findings.length);
       m.ledgerHeadSeq.set({ federation: id }, report.head.seq);
@@ -60,18 +58,5 @@ export class MetricsService {
         m.epsilonCap.set({ federation: id, site: s.site }, s.cap);
       }
     }
-  }
-
-  private async auditOf(federationId: string): Promise<AuditReport> {
-    const head = await this.ledger.head(federationId);
-    const cached = this.audits.get(federationId);
-    if (cached && cached.headHash === head.hash) return cached.report;
-    const [entries, publicKeys] = await Promise.all([
-      this.ledger.entries(federationId),
-      this.ledger.publicKeys(federationId),
-    ]);
-    const report = auditLedger({ entries, publicKeys });
-    this.audits.set(federationId, { headHash: head.hash, report });
-    return report;
   }
 }
