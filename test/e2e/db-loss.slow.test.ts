@@ -96,6 +96,13 @@ describe.skipIf(!canMakePgCluster())('database loss during a live federation (th
         expect(JSON.stringify(seen.api?.body)).not.toMatch(/select|insert|from "/i);
         expect(result.rounds).toBe(5);
         expect(result.ledgerVerified).toBe(true);
+        // the rounds the loss failed say why without quoting SQL (their reasons are served by the API)
+        const rounds = await fetch(`${url}/api/federations/${federationId}/rounds?limit=500`, {
+          headers: { 'x-api-key': apiKey },
+        });
+        const roundsText = await rounds.text();
+        expect(rounds.status).toBe(200);
+        expect(roundsText).not.toMatch(/failed query|select |insert into|update "/i);
         const health = await fetch(`${url}/health`);
         expect(health.status).toBe(200);
         expect(await health.json()).toMatchObject({ status: 'ok', reasons: [] });
