@@ -18,6 +18,8 @@ export interface Federation {
   id: string;
   name: string;
   status: string;
+  /** why it is not progressing (waiting for sites or budget, exhausted, database unreachable); null when it is */
+  statusReason?: { code: string; message: string } | null;
   createdAt: string;
 }
 

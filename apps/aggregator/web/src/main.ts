@@ -46,6 +46,7 @@ async function refreshFederations(): Promise<void> {
       if (f.id === selected) {
         tr.className = 'selected';
         $('#federation-title').textContent = `${f.name} (${f.status})`;
+        showReason(f);
       }
       tr.addEventListener('click', () => select(f));
       return tr;
@@ -58,7 +59,15 @@ function select(f: Federation): void {
   selected = f.id;
   $('#detail').hidden = false;
   $('#federation-title').textContent = `${f.name} (${f.status})`;
+  showReason(f);
   void refreshDetail();
+}
+
+/** Why the federation waits or stopped (`waiting: 3 of 6 sites connected`), under its title. */
+function showReason(f: Federation): void {
+  const el = $('#federation-reason');
+  el.textContent = f.statusReason?.message ?? '';
+  el.hidden = !f.statusReason;
 }
 
 async function refreshDetail(): Promise<void> {
@@ -131,6 +140,10 @@ async function refreshDetail(): Promise<void> {
 async function downloadModel(id: string, version: number): Promise<void> {
   if (!api) return;
   const { blob, filename } = await api.download(id, version);
+  // the sha256 of the file itself (what `sha256sum` and the certificate's modelSha256 give), not of the weights
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  status(`downloaded ${filename}: sha256 ${hex}`);
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
