@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { SERVER_OPTIMIZERS, defaultSecAggShape, parameterCountOf } from '@concord/fedopt';
 import { parameterCount } from '@concord/native/spec';
 import {
+  FederationModelSchema,
   LocalPrivacyPlanSchema,
+  ModelSpecWireSchema,
   NonePrivacyPlanSchema,
   PrivacyPlanSchema,
   SERVER_OPTIMIZER_NAMES,
@@ -38,6 +40,15 @@ describe('one source per idea', () => {
     // before: settings.ts bounded steps by min(1) only, so a federation could be stored that no site would accept
     expect(LocalPrivacyPlanSchema.safeParse({ ...local, steps: 1_000_001 }).success).toBe(false);
     expect(PrivacyPlanSchema.safeParse({ ...local, steps: 1_000_001 }).success).toBe(false);
+  });
+
+  it("one model schema: the plan's is the federation spec's (stricter: a layer with an unknown key is refused)", () => {
+    expect(ModelSpecWireSchema).toBe(FederationModelSchema);
+    const model = { inputSize: 4, layers: [{ units: 2, activation: 'none' }], loss: 'mse' };
+    expect(ModelSpecWireSchema.safeParse(model).success).toBe(true);
+    // before: the plan's layer objects were not strict, so `dropout` was silently stripped
+    const extra = { ...model, layers: [{ units: 2, activation: 'none', dropout: 0.5 }] };
+    expect(ModelSpecWireSchema.safeParse(extra).success).toBe(false);
   });
 
   it("the aggregator's default SecAgg+ shape is fedopt's defaultSecAggShape", () => {

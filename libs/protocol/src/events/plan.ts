@@ -3,6 +3,7 @@
  * verifies against the aggregator key it pinned at enrollment. It carries the roster (so the roster is signed too),
  * the model's SHA-256 (so the binary weights sent beside it are bound to the signature) and an expiry.
  */
+import { FederationModelSchema } from '../federation-spec.js';
 import { z } from 'zod';
 import { PROTOCOL_LIMITS, PROTOCOL_VERSION } from './version.js';
 
@@ -16,29 +17,11 @@ export const Base64Key32 = base64Of(32);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const positive = z.number().finite().gt(0);
 
-export const ModelSpecWireSchema = z
-  .object({
-    inputSize: z
-      .number()
-      .int()
-      .min(1)
-      .max(1 << 20),
-    layers: z
-      .array(
-        z.object({
-          units: z
-            .number()
-            .int()
-            .min(1)
-            .max(1 << 16),
-          activation: z.enum(['relu', 'tanh', 'none']),
-        }),
-      )
-      .min(1)
-      .max(64),
-    loss: z.enum(['softmax-cross-entropy', 'sigmoid-binary-cross-entropy', 'mse']),
-  })
-  .strict();
+/**
+ * The model as the plan carries it: the federation spec's model schema itself (one schema for one idea; its layer
+ * objects are strict, so a layer with an unknown key is refused rather than silently stripped).
+ */
+export const ModelSpecWireSchema = FederationModelSchema;
 
 /**
  * Distributed discrete Gaussian parameters (Kairouz, Liu, Steinke 2021), per round, in the receipt's terms:
