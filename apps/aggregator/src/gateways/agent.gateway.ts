@@ -77,10 +77,26 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
         return;
       }
       clearTimeout(timer);
-      this.admission.admit(socket.conn as never);
-      this.connections.add(pending.siteId, r.value.federationId, socket);
-      void this.federations.touchSite(pending.siteId, new Date()).catch(() => {});
-      ack({ ok: true });
+      // A federation that will never run another round tells its agents so, instead of leaving them waiting.
+      void this.federations.get(r.value.federationId).then(
+        (federation) => {
+          const closed = closedReply(federation?.status, federation?.statusReason?.message);
+          if (closed) {
+            ack(closed);
+            // the agent closes first on this answer; then the server, so none lingers
+            setTimeout(() => socket.disconnect(true), 2000).unref();
+            return;
+          }
+          this.admission.admit(socket.conn as never);
+          this.connections.add(pending.siteId, r.value.federationId, socket);
+          void this.federations.touchSite(pending.siteId, new Date()).catch(() => {});
+          ack({ ok: true });
+        },
+        () => {
+          ack(internal());
+          socket.disconnect(true);
+        },
+      );
     });
   }
 
@@ -88,6 +104,20 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     const pending = (socket.data as { pending?: PendingAuth }).pending;
     if (pending) this.connections.remove(pending.siteId, socket);
   }
+}
+
+/**
+ * The refusal an agent gets from a federation that is over: completed or archived (E_FEDERATION_CLOSED: nothing
+ * left to do) or exhausted (E_FEDERATION_EXHAUSTED: too few sites have budget for another round).
+ */
+export function closedReply(status: string | undefined, reason?: string): ErrorReply | undefined {
+  if (status === 'completed' || status === 'archived') {
+    return { ok: false, code: 'E_FEDERATION_CLOSED', reason: `the federation is ${status}: no more rounds` };
+  }
+  if (status === 'exhausted') {
+    return { ok: false, code: 'E_FEDERATION_EXHAUSTED', reason: reason ?? 'the federation is exhausted' };
+  }
+  return undefined;
 }
 
 function internal(): ErrorReply {

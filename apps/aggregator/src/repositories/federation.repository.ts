@@ -56,9 +56,12 @@ export class FederationRepository {
       capDelta: number;
       name?: string;
     },
+    /** a refusal (why) of this site by its federation, checked before anything is written; undefined: accepted */
+    refuse: (federation: Federation) => string | undefined = () => undefined,
   ): Promise<
     | { site: Site }
     | { refused: 'unknown' | 'expired' | 'used' | 'duplicate-key' | 'duplicate-agreement-key' | 'duplicate-name' }
+    | { refused: 'federation'; reason: string }
   > {
     return this.db.transaction(async (tx) => {
       const [token] = await tx
@@ -69,6 +72,9 @@ export class FederationRepository {
       if (!token) return { refused: 'unknown' as const };
       if (token.usedAt) return { refused: 'used' as const };
       if (token.expiresAt.getTime() <= now.getTime()) return { refused: 'expired' as const };
+      const [federation] = await tx.select().from(federations).where(eq(federations.id, token.federationId));
+      const reason = federation ? refuse(federation) : undefined;
+      if (reason !== undefined) return { refused: 'federation' as const, reason };
       // keys arrive in their one canonical encoding (checked by the caller): equal strings are equal bytes
       const [existing] = await tx
         .select({ id: sites.id })

@@ -1,5 +1,8 @@
 import { ConcordError } from '@concord/protocol';
 import { createHash, randomBytes } from 'node:crypto';
+import { computeEpsilon } from '@concord/dp';
+import { parameterCount } from '@concord/native/spec';
+import { nextRoundPhase } from '../federation/stages/budget.js';
 import {
   DEFAULT_MAX_COLLUDERS,
   EnrollRequestSchema,
@@ -21,6 +24,7 @@ export type EnrollmentErrorCode =
   | 'E_TOKEN_USED'
   | 'E_DUPLICATE_KEY'
   | 'E_DUPLICATE_NAME'
+  | 'E_CAP_TOO_LOW'
   | PublicKeyError['code'];
 
 /** An enrollment the aggregator refuses; `status` is the HTTP status to answer with. Never echoes the token. */
@@ -47,6 +51,22 @@ function checkKeys(ed25519PublicKey: string, x25519PublicKey: string): void {
     if (error instanceof PublicKeyError) throw new EnrollmentError(error.code, error.message, 400);
     throw error;
   }
+}
+
+/**
+ * Why a site with `cap` could never take part: one round of the federation (its plan for a full cohort, composed by
+ * the accountant the federation pins) already costs more than the cap. Undefined when the cap covers a round.
+ */
+export function capTooLow(spec: unknown, cap: { epsilon: number; delta: number }): string | undefined {
+  const settings = FederationSettingsSchema.safeParse(spec);
+  if (!settings.success) return undefined;
+  const s = settings.data;
+  const phase = nextRoundPhase(s, s.cohort.maxSites, parameterCount(s.model));
+  if (phase === null) return undefined;
+  const accountant = ('accountant' in s.privacy ? s.privacy.accountant : undefined) ?? 'rdp';
+  const epsilon = computeEpsilon([phase], cap.delta, { accountant }).epsilon;
+  if (epsilon <= cap.epsilon * (1 + 1e-9)) return undefined;
+  return `cap epsilon ${cap.epsilon} cannot cover one round of this federation (one round costs epsilon ${epsilon.toFixed(4)} at delta ${cap.delta}); enroll with a larger --max-epsilon`;
 }
 
 export const DEFAULT_TOKEN_TTL_MS = 24 * 3600_000;
@@ -79,15 +99,22 @@ export class EnrollmentService {
     }
     const { token, ed25519PublicKey, x25519PublicKey, cap, name } = parsed.data;
     checkKeys(ed25519PublicKey, x25519PublicKey);
-    const outcome = await this.federations.enrollWithToken(hashToken(token), this.clock(), {
-      identityPublicKey: ed25519PublicKey,
-      keyAgreementPublicKey: x25519PublicKey,
-      capEpsilon: cap.epsilon,
-      capDelta: cap.delta,
-      name,
-    });
+    const outcome = await this.federations.enrollWithToken(
+      hashToken(token),
+      this.clock(),
+      {
+        identityPublicKey: ed25519PublicKey,
+        keyAgreementPublicKey: x25519PublicKey,
+        capEpsilon: cap.epsilon,
+        capDelta: cap.delta,
+        name,
+      },
+      (federation) => capTooLow(federation.spec, cap),
+    );
     if ('refused' in outcome) {
       switch (outcome.refused) {
+        case 'federation':
+          throw new EnrollmentError('E_CAP_TOO_LOW', outcome.reason, 422);
         case 'unknown':
           throw new EnrollmentError('E_BAD_TOKEN', 'enrollment token is not valid', 401);
         case 'expired':

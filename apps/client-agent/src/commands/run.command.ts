@@ -119,6 +119,10 @@ export function register(program: Command): void {
           },
           { server: (opts.server as string | undefined) ?? state.server, ca, signal: abort.signal },
         );
+      } catch (error) {
+        const over = federationOver(error, state.federationId);
+        if (over === 'closed') return; // exit 0: the one line is written
+        throw over ?? error;
       } finally {
         progress.stop();
         process.off('SIGINT', onSignal);
@@ -170,6 +174,26 @@ function loadSiteData(opts: Record<string, string | boolean | undefined>, spec: 
   const seed = parseNumberFlag('--seed', opts.seed as string, { integer: true, min: 0 });
   const plan = spec?.preprocessing ?? FEDERATION_DEFAULTS.mnistPreprocessing;
   return wrap(() => preprocess(plan, loadMnistShard({ ...shard, partition: opts.partition as string, seed })));
+}
+
+/**
+ * A federation that is over ends the agent with one line: completed or archived, exit 0 (nothing left to do);
+ * exhausted (too few sites have budget for another round), exit 1.
+ */
+function federationOver(error: unknown, federationId: string): CliError | 'closed' | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'E_FEDERATION_CLOSED') {
+    process.stderr.write(`federation ${federationId} is over (${reasonOf(error)}); nothing to do\n`);
+    return 'closed';
+  }
+  if (code === 'E_FEDERATION_EXHAUSTED') {
+    return new CliError(`federation ${federationId} is exhausted (${reasonOf(error)})`, 1, code);
+  }
+  return undefined;
+}
+
+function reasonOf(error: unknown): string {
+  return String((error as Error).message).replace(/^(E_[A-Z_]+: )?the aggregator refused the proof: /, '');
 }
 
 /** Site-side errors (state, data, ledger) become one CLI line with exit 2, keeping their code. */

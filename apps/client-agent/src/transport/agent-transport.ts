@@ -92,6 +92,19 @@ function transportCause(error: Error & { description?: unknown }): { code?: stri
  * (re)connection the agent authenticates again: it checks the aggregator's signature over both fresh nonces with
  * the PINNED key (an impostor is refused, E_BAD_SIGNATURE), then signs the same transcript with its identity key.
  */
+/**
+ * Refusals after which reconnecting cannot help: an impostor aggregator, an unknown or suspended site, a federation
+ * that is over (completed/archived: E_FEDERATION_CLOSED; no budget left among its sites: E_FEDERATION_EXHAUSTED).
+ */
+const OVER = new Set(['E_FEDERATION_CLOSED', 'E_FEDERATION_EXHAUSTED']);
+const FINAL_AUTH_CODES = new Set([
+  'E_BAD_SIGNATURE',
+  'E_UNKNOWN_SITE',
+  'E_SITE_SUSPENDED',
+  'E_FEDERATION_CLOSED',
+  'E_FEDERATION_EXHAUSTED',
+]);
+
 export async function runAgent(context: AgentContext, options: TransportOptions): Promise<number> {
   const runtime = new AgentRuntime(context);
   const { identity } = context;
@@ -109,13 +122,14 @@ export async function runAgent(context: AgentContext, options: TransportOptions)
       parser: concordSocketParser,
     },
   );
-  let fatal: TransportError | undefined;
   let failStop: ((e: TransportError) => void) | undefined;
   const stopped = new Promise<never>((_, reject) => (failStop = reject));
   stopped.catch(() => {});
+  let exiting = false;
   const stop = (error: TransportError) => {
-    fatal = error;
-    context.onEvent?.({ type: 'error', code: error.code, message: error.message });
+    exiting = true;
+    // a federation that is over is reported once, by the CLI's exit line
+    if (!OVER.has(error.code)) context.onEvent?.({ type: 'error', code: error.code, message: error.message });
     failStop?.(error);
   };
 
@@ -143,14 +157,15 @@ export async function runAgent(context: AgentContext, options: TransportOptions)
         error instanceof TransportError
           ? error
           : new TransportError('E_AUTH', String((error as Error)?.message ?? error));
-      if (e.code === 'E_BAD_SIGNATURE' || e.code === 'E_UNKNOWN_SITE' || e.code === 'E_SITE_SUSPENDED') stop(e);
+      if (FINAL_AUTH_CODES.has(e.code)) stop(e);
       else socket.disconnect().connect();
     });
   });
   socket.on('disconnect', (reason) => {
     (socket as { authenticated?: boolean }).authenticated = false;
     runtime.connectionLost();
-    context.onEvent?.({ type: 'disconnected', reason });
+    // "reconnecting" only when socket.io will reconnect: not when this agent closes it (exiting) or is stopping
+    if (!exiting && reason !== 'io client disconnect') context.onEvent?.({ type: 'disconnected', reason });
   });
   socket.on('connect_error', (error: Error & { data?: { code?: string }; description?: unknown }) => {
     if (error.data?.code === 'E_VERSION' || error.data?.code === 'E_UNKNOWN_SITE') {
@@ -187,8 +202,13 @@ export async function runAgent(context: AgentContext, options: TransportOptions)
       .timeout(ackTimeoutMs)
       .emitWithAck('auth:prove', { signature: signValue(SIGNING_DOMAINS.siteAuth, transcript, identity.identitySeed) });
     if (!(reply as { ok?: unknown }).ok) {
-      const code = (reply as { code?: unknown }).code;
-      throw new TransportError(typeof code === 'string' ? code : 'E_AUTH', 'the aggregator refused the proof');
+      const { code, reason } = reply as { code?: unknown; reason?: unknown };
+      // the reason is shown to the operator as is: keep it one short line of text
+      const why = typeof reason === 'string' ? reason.replace(/[\u0000-\u001f]/g, ' ').slice(0, 200) : '';
+      throw new TransportError(
+        typeof code === 'string' ? code : 'E_AUTH',
+        why ? `the aggregator refused the proof: ${why}` : 'the aggregator refused the proof',
+      );
     }
     (socket as { authenticated?: boolean }).authenticated = true;
     context.onEvent?.({ type: 'authenticated' });
@@ -204,8 +224,9 @@ export async function runAgent(context: AgentContext, options: TransportOptions)
   try {
     return await Promise.race([runtime.done, stopped, aborted]);
   } finally {
+    exiting = true;
     runtime.connectionLost();
     socket.close();
-    if (fatal) context.onEvent?.({ type: 'disconnected', reason: fatal.code });
+    // no 'disconnected' event here: it reads "reconnecting", and the agent is exiting (the CLI reports the error)
   }
 }
