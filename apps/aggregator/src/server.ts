@@ -1,6 +1,7 @@
 import { ConcordError } from '@concord/protocol';
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
@@ -35,6 +36,8 @@ export async function openMigratedDatabase(config: Pick<ServerConfig, 'databaseU
 export async function startServer(options: { config: ServerConfig; database?: Database }): Promise<RunningServer> {
   const { config } = options;
   const httpsOptions = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
+  // before Nest, whose own (coloured) log line would come on top of ours
+  await assertPortFree(config.port, config.host);
   const database = options.database ?? (await openMigratedDatabase(config));
   let app: INestApplication | undefined;
   try {
@@ -68,6 +71,25 @@ export class ServerStartError extends ConcordError {
     super(code, message);
     this.name = 'ServerStartError';
   }
+}
+
+/** A port another process holds is one coded line (E_PORT_IN_USE), not a stack of framework errors. */
+async function assertPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') {
+        reject(
+          new ServerStartError(
+            `port ${port} on ${host} is already in use: stop what listens there or choose another --port`,
+            'E_PORT_IN_USE',
+          ),
+        );
+      } else resolve(); // anything else (e.g. EACCES) is left to the real listen, which reports it
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
