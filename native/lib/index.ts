@@ -49,6 +49,12 @@ export interface TrainOptions {
     { mode: 'dp'; sampleRate: number; noiseMultiplier: number; clipNorm: number } | { mode: 'none'; batchSize: number };
   /** FedProx: gradient += mu (w - w_start). Default 0. */
   proximalMu?: number;
+  /**
+   * Class weight (sigmoid binary cross-entropy only): each example's loss gradient for an output whose label is 1 is
+   * multiplied by this weight BEFORE per-example clipping (1 + (w - 1) t for a soft label t), so the clipped norm is
+   * still <= clipNorm and the privacy analysis is unchanged. Finite, > 0 and < 1e6. Default 1 (unweighted). CPU only.
+   */
+  classWeight?: number;
   /** 32 bytes; tests and benchmarks only. Default: OS entropy (getrandom). */
   seed?: Uint8Array;
   /** Worker threads for this call (DP with >= 2: one of them draws the noise). Default 1. */
@@ -131,6 +137,10 @@ export async function trainLocal(
   if (momentum < 0 || momentum >= 1) throw rangeError('momentum', 'must be in [0, 1)');
   const proximalMu = o.proximalMu === undefined ? 0 : finiteNumber('proximalMu', o.proximalMu);
   if (proximalMu < 0) throw rangeError('proximalMu', 'must be >= 0');
+  const classWeight = o.classWeight === undefined ? 1 : finiteNumber('classWeight', o.classWeight);
+  if (!(classWeight > 0 && classWeight < 1e6)) throw rangeError('classWeight', 'must be in (0, 1e6)');
+  if (classWeight !== 1 && spec.loss !== 'sigmoid-binary-cross-entropy')
+    throw rangeError('classWeight', 'needs the sigmoid-binary-cross-entropy loss');
   const seed = seedArg('seed', o.seed);
   const threads = threadsArg(o.threads);
   const p = o.privacy as unknown;
@@ -147,6 +157,7 @@ export async function trainLocal(
     noiseMultiplier: 0,
     clipNorm: 1,
     batchSize: 1,
+    positiveWeight: classWeight,
   };
   if (mode === 'dp') {
     const dp = p as { sampleRate?: unknown; noiseMultiplier?: unknown; clipNorm?: unknown };
@@ -167,8 +178,11 @@ export async function trainLocal(
     if (mode !== 'dp' || steps !== 1) throw rangeError('clippedSum', 'needs privacy mode dp and steps 1');
     native.clippedSum = true;
   }
+  if (classWeight !== 1 && o.device === 'cuda')
+    throw rangeError('classWeight', 'is applied on the CPU only (device cpu)');
   if (resolveDevice(o.device) === 'cuda') {
     if (o.clippedSum) throw rangeError('clippedSum', 'is computed on the CPU only (device cpu)');
+    if (classWeight !== 1) throw rangeError('classWeight', 'is applied on the CPU only (device cpu)');
     return trainLocalCuda({ ...o, spec });
   }
   const b = loadBinding();

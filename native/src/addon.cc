@@ -144,6 +144,12 @@ class TrainWorker : public PromiseWorker {
     cfg_.noise_multiplier = num("noiseMultiplier");
     cfg_.clip_norm = num("clipNorm");
     cfg_.batch_size = int(num("batchSize"));
+    if (o.Has("positiveWeight")) {  // sigmoid-BCE class weight (train.h); the facade checks it is finite and > 0
+      cfg_.positive_weight = num("positiveWeight");
+      if (!(cfg_.positive_weight > 0 && cfg_.positive_weight < 1e6) ||
+          (cfg_.positive_weight != 1.0 && spec_.loss != LossKind::SigmoidBinaryCrossEntropy))
+        throw_arg(env, "positiveWeight out of range or not a sigmoid binary cross-entropy model");
+    }
     cfg_.threads = int(num("threads"));
     if (cfg_.steps < 0 || cfg_.threads < 1 || cfg_.threads > 256 ||
         (cfg_.dp && !(cfg_.sample_rate > 0 && cfg_.sample_rate <= 1 && cfg_.clip_norm > 0 &&

@@ -105,6 +105,17 @@ static void accumulate_clipped_sum_double(const ModelSpec& spec, double clip, in
   }
 }
 
+// Class weight before clipping: the loss gradient of an example of the positive class is scaled by w. Scaling the
+// output delta scales every layer's per-example gradient (backward is linear in it), so the ghost norms and the
+// clip factors computed after it see the weighted gradient and the clipped norm stays <= C whatever w is.
+static void weight_output_delta(const ModelSpec& spec, double weight, const float* labels, int rows, Workspace& ws) {
+  if (spec.loss != LossKind::SigmoidBinaryCrossEntropy)
+    throw KernelError("E_INVALID_ARGUMENT", "a class weight needs the sigmoid binary cross-entropy loss");
+  const int k = spec.outputs();
+  float* d = ws.delta.back().data();
+  for (size_t j = 0; j < size_t(rows) * k; j++) d[j] = float(double(d[j]) * (1.0 + (weight - 1.0) * labels[j]));
+}
+
 TrainStats train_local(const TrainConfig& cfg, float* delta) {
   const ModelSpec& spec = *cfg.spec;
   const size_t P = spec.parameters, n = cfg.examples;
@@ -169,6 +180,7 @@ TrainStats train_local(const TrainConfig& cfg, float* delta) {
         gather_rows(cfg.labels, batch, from, rows, int(label_width), lab.data());
         forward(spec, w.data(), rows, ws, &pool);
         loss_and_output_delta(spec, lab.data(), rows, ws);
+        if (cfg.positive_weight != 1.0) weight_output_delta(spec, cfg.positive_weight, lab.data(), rows, ws);
         backward(spec, w.data(), rows, ws, &pool);
         for (int i = 0; i < rows; i++) {
           loss_sum += ws.loss[i];

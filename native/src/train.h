@@ -16,6 +16,9 @@ struct TrainConfig {
   bool dp;
   double sample_rate, noise_multiplier, clip_norm;  // dp
   int batch_size;                                   // non-private
+  // Sigmoid binary cross-entropy only: output j's dLoss/dZ of an example is multiplied by 1 + (w - 1) t_j (w for a
+  // label 1, 1 for a label 0) BEFORE the per-example norm and clipping, so the clipped gradient's norm stays <= C.
+  double positive_weight = 1.0;
   std::array<uint8_t, 32> seed;
   int threads;
   // Privacy audit only (native/lib/audit.ts; the training facade never sets them): `canaries` virtual records

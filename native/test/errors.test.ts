@@ -154,6 +154,39 @@ describe('facade guards: coded TypeError / RangeError before C++', () => {
     );
   });
 
+  test('classWeight: a finite number in (0, 1e6), only for the sigmoid binary cross-entropy loss, CPU only', async () => {
+    const bce: ModelSpec = {
+      inputSize: 3,
+      layers: [{ units: 1, activation: 'none' }],
+      loss: 'sigmoid-binary-cross-entropy',
+    };
+    const ok = (): TrainOptions => ({
+      ...good(),
+      spec: bce,
+      weights: new Float32Array(4),
+      labels: new Float32Array(5),
+    });
+    await rejects(
+      () => trainLocal({ ...ok(), classWeight: '2' as never }),
+      TypeError,
+      'E_INVALID_ARGUMENT',
+      'classWeight',
+    );
+    for (const w of [NaN, Infinity])
+      await rejects(() => trainLocal({ ...ok(), classWeight: w }), RangeError, 'E_NON_FINITE', 'classWeight');
+    for (const w of [0, -1, 1e6])
+      await rejects(() => trainLocal({ ...ok(), classWeight: w }), RangeError, 'E_INVALID_ARGUMENT', 'classWeight');
+    await rejects(() => trainLocal({ ...good(), classWeight: 2 }), RangeError, 'E_INVALID_ARGUMENT', 'classWeight');
+    await rejects(
+      () => trainLocal({ ...ok(), classWeight: 2, device: 'cuda' }),
+      RangeError,
+      'E_INVALID_ARGUMENT',
+      'classWeight',
+    );
+    await expect(trainLocal({ ...ok(), classWeight: 2 })).resolves.toHaveProperty('delta');
+    await expect(trainLocal({ ...good(), classWeight: 1 })).resolves.toHaveProperty('delta'); // 1 is "no weight"
+  });
+
   test('samplers and quantize ranges', async () => {
     await rejects(() => gaussianNoise(10, 0), RangeError, 'E_INVALID_ARGUMENT', 'sigma');
     await rejects(() => gaussianNoise(-1, 1), RangeError, 'E_INVALID_ARGUMENT', 'count');

@@ -310,6 +310,81 @@ describe('trainLocal: addon vs reference', () => {
   });
 });
 
+describe('trainLocal: class weight before clipping', () => {
+  const spec: ModelSpec = {
+    inputSize: 5,
+    layers: [
+      { units: 3, activation: 'tanh' },
+      { units: 1, activation: 'none' },
+    ],
+    loss: 'sigmoid-binary-cross-entropy',
+  };
+  const weights = randomFloats(parameterCount(spec), 7, 0.5);
+  // One example, sample rate 1, no noise, lr 1, one step: delta = -(clipped gradient) exactly (divisor q n = 1).
+  const step = (features: Float32Array, label: number, clipNorm: number, classWeight?: number) =>
+    trainLocal({
+      spec,
+      weights,
+      features,
+      labels: Float32Array.of(label),
+      steps: 1,
+      learningRate: 1,
+      classWeight,
+      privacy: { mode: 'dp', sampleRate: 1, noiseMultiplier: 0, clipNorm },
+      seed: seedOf('class-weight'),
+    });
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+
+  test('property: weight w on a positive example = the unweighted gradient times w; negatives unchanged', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 1e6 }),
+        fc.double({ min: 0.05, max: 20, noNaN: true }),
+        fc.constantFrom(0, 1),
+        async (salt, w, label) => {
+          const x = randomFloats(5, salt);
+          const plain = (await step(x, label, 1e6)).delta;
+          const weighted = (await step(x, label, 1e6, w)).delta;
+          const factor = label === 1 ? w : 1;
+          for (let j = 0; j < plain.length; j++)
+            expect(Math.abs(weighted[j] - factor * plain[j])).toBeLessThan(1e-6 * (1 + Math.abs(factor * plain[j])));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  test('property: clipping comes after the weight, so the norm is still <= C (and the direction is kept)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 1e6 }),
+        fc.double({ min: 0.05, max: 50, noNaN: true }),
+        fc.double({ min: 0.001, max: 2, noNaN: true }),
+        async (salt, w, clip) => {
+          const x = randomFloats(5, salt);
+          const unclipped = (await step(x, 1, 1e6, w)).delta; // w g
+          const clipped = (await step(x, 1, clip, w)).delta;
+          const n = norm(unclipped);
+          // float32 delta = w_after - w_before: absolute rounding ~1e-7 per coordinate at weights ~0.5
+          expect(norm(clipped)).toBeLessThanOrEqual(clip * (1 + 1e-5) + 1e-6);
+          const expected = n > clip ? clip / n : 1; // min(1, C / ||w g||) w g
+          for (let j = 0; j < clipped.length; j++)
+            expect(Math.abs(clipped[j] - expected * unclipped[j])).toBeLessThan(1e-6 + 1e-5 * Math.abs(unclipped[j]));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  test('a large weight on a clipped positive only reaches C: the weight cannot raise the sensitivity', async () => {
+    const x = randomFloats(5, 3);
+    const plain = norm((await step(x, 1, 0.01)).delta);
+    const heavy = norm((await step(x, 1, 0.01, 1000)).delta);
+    expect(plain).toBeCloseTo(0.01, 6);
+    expect(heavy).toBeCloseTo(0.01, 6);
+  });
+});
+
 describe('predict and evaluate', () => {
   test('property: equal to the reference forward pass', async () => {
     await fc.assert(
