@@ -222,6 +222,12 @@ export const FederationLocalSchema = z
     momentum: unit.optional(),
     /** FedProx (Li et al. 2020) proximal term mu: gradient += mu (w - w_round_start); 0 disables it */
     proximalMu: z.number().min(0).finite().optional(),
+    /**
+     * Binary tables: PUBLIC weight of the positive class. Each site multiplies a positive example's loss gradient by
+     * it BEFORE per-example clipping (native trainLocal classWeight), so sensitivity and charge are unchanged.
+     * Default 1 (libs/fedopt; docs/benchmarks.md "Tabular binary tasks" has the measurement behind it).
+     */
+    classWeight: positive.lt(1e6).optional(),
   })
   .strict();
 
@@ -270,10 +276,16 @@ export const FederationSpecSchema = z
       .default({}),
   })
   .strict()
-  .refine((s) => (s.cohort.minSites ?? 2) <= (s.cohort.size ?? Infinity), {
+  // only about a minSites the spec sets (`cohort.size: 1` is reported once, at cohort.size, not as a minSites error)
+  .refine((s) => s.cohort.minSites === undefined || s.cohort.minSites <= (s.cohort.size ?? Infinity), {
     message: 'cohort.minSites must be <= cohort.size',
     path: ['cohort', 'minSites'],
-  });
+  })
+  .refine(
+    (s) =>
+      s.local.classWeight === undefined || (s.dataset.kind === 'table' && s.dataset.positiveClass !== undefined),
+    { message: 'local.classWeight needs a binary table (dataset.positiveClass)', path: ['local', 'classWeight'] },
+  );
 
 /** A spec as written (defaults not yet filled in). */
 export type FederationSpecInput = z.input<typeof FederationSpecSchema>;

@@ -46,4 +46,13 @@ describe('settingsFromSpec', () => {
       maxSites: 10,
     });
   });
+
+  it('reports cohort.size: 1 once, at cohort.size (no minSites error for a minSites nobody set)', () => {
+    expect(() => settingsFromSpec({ dataset: { kind: 'mnist' }, cohort: { size: 1 } })).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ path: 'cohort.size' })] }),
+    );
+    expect(() => settingsFromSpec({ dataset: { kind: 'mnist' }, cohort: { size: 4, minSites: 5 } })).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ path: 'cohort.minSites' })] }),
+    );
+  });
 });
