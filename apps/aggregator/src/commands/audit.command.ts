@@ -5,6 +5,7 @@ import { resolveDatabaseTarget } from '../cli/database-target.js';
 import { openDatabase, type Database } from '../db/client.js';
 import { LedgerExportError, parseLedgerExport } from '../ledger/export.js';
 import { federations } from '../db/schema/federations.js';
+import { sites } from '../db/schema/sites.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
 import { auditLedger, type AuditReport } from '../ledger/audit.js';
 
@@ -116,9 +117,18 @@ async function auditDatabase(flags: AuditFlags, expectHead: string | undefined):
       throw new CliError('--expect-head needs one federation: add --federation');
     }
     const reports: AuditReport[] = [];
+    // sites by their names, as the dashboard and `concord budgets` show them (the id stays beside the name)
+    const names = new Map(
+      (await database.db.select({ id: sites.id, name: sites.name }).from(sites)).map((r) => [r.id, r.name]),
+    );
     for (const id of ids) {
       const [entries, publicKeys] = await Promise.all([ledger.entries(id), ledger.publicKeys(id)]);
-      reports.push({ ...auditLedger({ entries, publicKeys, expectHead }), federationId: id });
+      const report = auditLedger({ entries, publicKeys, expectHead });
+      reports.push({
+        ...report,
+        sites: report.sites.map((s) => ({ ...s, ...(names.has(s.site) ? { name: names.get(s.site) } : {}) })),
+        federationId: id,
+      });
     }
     return reports;
   } finally {
@@ -131,9 +141,9 @@ function printHuman(report: AuditReport): void {
   out(
     `federation ${report.federationId ?? '(empty)'}: ${report.entries} entries, head seq ${report.head.seq} ${report.head.hash}`,
   );
-  for (const s of report.sites) {
+  for (const s of report.sites as (AuditReport['sites'][number] & { name?: string })[]) {
     out(
-      `  site ${s.site}: epsilon ${s.epsilon.toFixed(4)} of cap ${s.cap} at delta ${s.delta} (${s.charges} charges, remaining ${s.remaining.toFixed(4)})`,
+      `  site ${s.name ? `${s.name} (${s.site})` : s.site}: epsilon ${s.epsilon.toFixed(4)} of cap ${s.cap} at delta ${s.delta} (${s.charges} charges, remaining ${s.remaining.toFixed(4)})`,
     );
   }
   for (const f of report.findings) out(`  FINDING seq ${f.seq} [${f.kind}] ${f.message}`);
