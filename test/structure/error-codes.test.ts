@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CliError } from '@concord/cli';
 import { FedOptError } from '@concord/fedopt';
 import { ConcordError, FederationSpecError, ProtocolError, ReceiptError } from '@concord/protocol';
 import { SecAggError } from '@concord/secagg';
@@ -35,7 +36,7 @@ describe('error codes', () => {
     expect(rows.size).toBeGreaterThan(90);
   });
 
-  it('the coded errors of protocol, secagg, fedopt and the aggregator share the ConcordError base', () => {
+  it('the coded errors of protocol, secagg, fedopt, cli and the aggregator share the ConcordError base', () => {
     const errors = [
       new FederationSpecError([{ path: 'rounds', message: 'bad' }]),
       new ReceiptError('bad receipt'),
@@ -50,6 +51,8 @@ describe('error codes', () => {
       new ServerStartError('bad', 'E_TLS'),
       new DatabaseOpenError('bad'),
       new RoundFailure('E_TOO_FEW_SITES', 'few'),
+      new CliError('bad flag'),
+      new CliError('findings', 1, 'E_LEDGER_CORRUPT'),
     ];
     for (const error of errors) {
       expect(error, error.name).toBeInstanceOf(ConcordError);
