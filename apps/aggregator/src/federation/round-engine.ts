@@ -194,11 +194,14 @@ export class RoundEngine {
       const reason = databaseFailureReason(error) ?? (error instanceof Error ? error.message : String(error));
       report.reason = reason.slice(0, 500);
       report.drops = (session as SecAggSession | undefined)?.drops ?? (error instanceof PlanRefused ? error.drops : []);
+      // recording the failure is best effort (the database may be what failed), but never silent
+      const unrecorded = (what: string) => (err: unknown) =>
+        appLogger().warn({ federationId, roundId: round.id, err }, `could not record the failed round's ${what}`);
       await rounds
         .setState(round.id, 'failed', { failureReason: report.reason, stageTimings: clock.timings })
-        .catch(() => {});
+        .catch(unrecorded('state'));
       const dropped = report.drops.map((d: StageDrop) => d.siteId);
-      await rounds.setParticipant(round.id, dropped, { dropped: true }).catch(() => {});
+      await rounds.setParticipant(round.id, dropped, { dropped: true }).catch(unrecorded('dropouts'));
       connections.broadcast(
         roster.map((m) => m.siteId),
         'round:abort',
