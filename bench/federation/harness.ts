@@ -133,6 +133,7 @@ export async function runHarness(
           steps: 1,
           learningRate: 1,
           privacy: { mode: 'dp', sampleRate: d.sampleRate, noiseMultiplier: 0, clipNorm: gradClip },
+          classWeight: plan.local.classWeight,
           seed: seedBytes('site', seed, round, s),
           threads,
         });
@@ -172,6 +173,7 @@ export async function runHarness(
           learningRate: plan.local.learningRate,
           momentum: plan.local.momentum,
           proximalMu: plan.local.proximalMu,
+          classWeight: plan.local.classWeight,
           privacy,
           seed: seedBytes('site', seed, round, s),
           threads,

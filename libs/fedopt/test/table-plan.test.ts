@@ -105,6 +105,28 @@ describe('initializeTableModel', () => {
   });
 });
 
+describe('local.classWeight (positive-class weight before clipping)', () => {
+  const binary = { kind: 'table', labelColumn: 'y', classes: ['n', 'p'], featureColumns: ['a'], positiveClass: 'p' };
+  it('reaches the plan when set; the default (and 1) leaves it out of the plan, i.e. unweighted', () => {
+    const weighted = parseFederationSpec({ dataset: binary, local: { classWeight: 3 } });
+    expect(resolveTrainingPlan(weighted).local.classWeight).toBe(3);
+    expect(resolveTrainingPlan(parseFederationSpec({ dataset: binary })).local.classWeight).toBeUndefined();
+    const one = parseFederationSpec({ dataset: binary, local: { classWeight: 1 } });
+    expect(resolveTrainingPlan(one).local.classWeight).toBeUndefined();
+  });
+  it.each([0, -2, 1e6, Infinity, NaN, '3'])('refuses classWeight %s', (classWeight) => {
+    expect(() => parseFederationSpec({ dataset: binary, local: { classWeight } })).toThrow(FederationSpecError);
+    expect(() => parseFederationSpec({ dataset: binary, local: { classWeight } })).toThrow(/local.classWeight/);
+  });
+  it('refuses a class weight without a binary table', () => {
+    const multi = { ...binary, positiveClass: undefined };
+    for (const dataset of [multi, { kind: 'mnist' }])
+      expect(() => parseFederationSpec({ dataset, local: { classWeight: 2 } })).toThrow(
+        /local.classWeight needs a binary table/,
+      );
+  });
+});
+
 describe('the spec refuses inconsistent table schemas', () => {
   const base = { kind: 'table', labelColumn: 'y', classes: ['n', 'p'] };
   it.each([

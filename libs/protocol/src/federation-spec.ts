@@ -282,8 +282,7 @@ export const FederationSpecSchema = z
     path: ['cohort', 'minSites'],
   })
   .refine(
-    (s) =>
-      s.local.classWeight === undefined || (s.dataset.kind === 'table' && s.dataset.positiveClass !== undefined),
+    (s) => s.local.classWeight === undefined || (s.dataset.kind === 'table' && s.dataset.positiveClass !== undefined),
     { message: 'local.classWeight needs a binary table (dataset.positiveClass)', path: ['local', 'classWeight'] },
   );
 

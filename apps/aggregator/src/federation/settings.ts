@@ -45,7 +45,12 @@ export const FederationSettingsSchema = z
       NonePrivacyPlanSchema,
     ]),
     optimization: z
-      .object({ learningRate: positive, momentum: z.number().min(0).lt(1), proximalMu: z.number().min(0) })
+      .object({
+        learningRate: positive,
+        momentum: z.number().min(0).lt(1),
+        proximalMu: z.number().min(0),
+        classWeight: positive.lt(1e6).optional(),
+      })
       .strict(),
     /** server optimizer (libs/fedopt; Reddi et al. 2021), its state saved with every model version */
     server: z

@@ -51,6 +51,8 @@ export type Execution =
       learningRate: number;
       momentum: number;
       proximalMu: number;
+      /** positive-class loss-gradient weight before clipping (1: none); checked by checkClassWeight */
+      classWeight: number;
       encoding: { clip: number; scaleBits: number };
     }
   | {
@@ -62,6 +64,7 @@ export type Execution =
       learningRate: number;
       momentum: number;
       proximalMu: number;
+      classWeight: number;
       encoding: { clip: number; scaleBits: number };
     }
   | {
@@ -81,6 +84,7 @@ export type Execution =
       /** t - c: honest shares guaranteed in a released sum */
       honestShares: number;
       dimension: number;
+      classWeight: number;
     };
 
 export interface PlanDecision {
@@ -202,8 +206,28 @@ export function decidePlan(
   return { execution, phase, receiptTerms: receiptTermsOf(privacy), epsilonBefore, epsilonAfter };
 }
 
+/**
+ * The plan's class weight, executed exactly as written or refused: a finite number in (0, 1e6), and anything but 1
+ * only on a single sigmoid output (a binary table). It multiplies a positive example's gradient BEFORE clipping, so
+ * it changes neither the sensitivity C nor the charge; absent means 1.
+ */
+export function checkClassWeight(plan: Pick<TrainingPlan, 'model' | 'optimization'>): number {
+  const planned: unknown = plan.optimization.classWeight;
+  const w = planned === undefined ? 1 : planned; // absent only: null is refused like any other non-number
+  if (typeof w !== 'number' || !Number.isFinite(w) || !(w > 0 && w < 1e6)) {
+    refuse('E_UNSUPPORTED_PLAN', `optimization.classWeight ${String(w)} is not a finite number in (0, 1e6)`);
+  }
+  const spec = plan.model.spec;
+  const last = spec.layers[spec.layers.length - 1];
+  if (w !== 1 && (spec.loss !== 'sigmoid-binary-cross-entropy' || last?.units !== 1)) {
+    refuse('E_UNSUPPORTED_PLAN', 'optimization.classWeight needs a binary model (one sigmoid output)');
+  }
+  return w as number;
+}
+
 function executionOf(plan: TrainingPlan, terms: PrivacyTerms, n: number): Execution {
-  const { privacy, optimization, encoding } = plan;
+  const { privacy, encoding } = plan;
+  const optimization = { ...plan.optimization, classWeight: checkClassWeight(plan) };
   if (privacy.mode === 'none') {
     return { mode: 'none', steps: privacy.steps, batchSize: privacy.batchSize, ...optimization, encoding };
   }
@@ -258,5 +282,6 @@ function executionOf(plan: TrainingPlan, terms: PrivacyTerms, n: number): Execut
     localNoiseVariance,
     honestShares: t - c,
     dimension: d.dimension,
+    classWeight: optimization.classWeight,
   };
 }

@@ -28,7 +28,17 @@ export async function trainAndEncode(
   device: 'cpu' | 'cuda' | 'auto' = 'cpu',
 ): Promise<{ encoded: Uint32Array; stats: { loss: number; meanBatchSize: number; fractionClipped: number } }> {
   const spec = plan.model.spec as ModelSpec;
-  const common = { spec, weights, features: data.features, labels: data.labels, threads, device };
+  // the class weight scales a positive example's gradient before clipping (1 is passed as absent)
+  const classWeight = execution.classWeight === 1 ? undefined : execution.classWeight;
+  const common = {
+    spec,
+    weights,
+    features: data.features,
+    labels: data.labels,
+    threads,
+    device: classWeight === undefined ? device : ('cpu' as const), // the kernel weights on the CPU only
+    classWeight,
+  };
   const x = execution;
   if (x.mode === 'distributed') {
     // the clipped sum straight from the kernel, in double (native train.h `clipped_sum`); CPU only

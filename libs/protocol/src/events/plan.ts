@@ -116,6 +116,8 @@ export const TrainingPlanSchema = z
         learningRate: positive,
         momentum: z.number().min(0).lt(1),
         proximalMu: z.number().min(0),
+        /** binary tables: the positive class's loss-gradient weight, applied before clipping (absent: 1) */
+        classWeight: positive.lt(1e6).optional(),
       })
       .strict(),
     /** Fixed-point encoding of the update in local/none modes: clip each value to [-clip, clip], scale 2^scaleBits. */
@@ -125,7 +127,8 @@ export const TrainingPlanSchema = z
         threshold: z.number().int().min(2),
         neighbours: z.number().int().min(1),
         vectorLength: z.number().int().min(1),
-        graphSeed: Base64Key32,
+        // No graph seed: the aggregator does not choose it. The cohort draws it by commit-and-reveal (SecAgg+
+        // stages S1-S2, @concord/secagg seed-flip.ts); a plan that still carries one is refused (strict).
       })
       .strict(),
     roster: z.array(RosterMemberSchema).min(2).max(PROTOCOL_LIMITS.maxCohort),
