@@ -7,99 +7,21 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { EnrollResponseSchema } from '@concord/protocol';
 import { z } from 'zod';
-
-const uuid = z.string().describe('uuid');
-const timestamp = z.string().describe('ISO 8601 date-time');
-const reason = z.object({ code: z.string(), message: z.string() });
-
-const Federation = z.looseObject({
-  id: uuid,
-  name: z.string(),
-  spec: z.record(z.string(), z.unknown()).describe('the resolved federation settings'),
-  status: z.enum(['draft', 'active', 'paused', 'completed', 'exhausted', 'archived']),
-  statusReason: reason.nullable().describe('why the federation is not progressing right now; null when it is'),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
-
-const paged = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
-
-const Budget = z.looseObject({
-  epsilonSpent: z.number(),
-  delta: z.number(),
-  capEpsilon: z.number(),
-  capDelta: z.number(),
-  remaining: z.number(),
-  charges: z.number().int(),
-});
-
-const Round = z.looseObject({
-  id: uuid,
-  number: z.number().int(),
-  state: z.enum(['open', 'training', 'unmasking', 'aggregated', 'released', 'failed']),
-  stageTimings: z.record(z.string(), z.unknown()),
-  failureReason: z.string().nullable(),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
-
-const Participant = z.looseObject({
-  siteId: uuid,
-  stage: z.string(),
-  dropped: z.boolean(),
-  dropReason: z.string().nullable(),
-  droppedAt: timestamp.nullable(),
-});
-
-const ModelVersion = z.looseObject({
-  id: uuid,
-  federationId: uuid,
-  roundId: uuid.nullable(),
-  version: z.number().int(),
-  sha256: z.string().describe('sha256 of the float32 weights'),
-  sizeBytes: z.number().int(),
-  watermarkId: z.string().nullable(),
-  metrics: z.record(z.string(), z.unknown()),
-  createdAt: timestamp,
-});
-
-const Certificate = z.looseObject({
-  statement: z.looseObject({
-    type: z.string(),
-    federationId: z.string(),
-    modelSha256: z.string().describe('sha256 of the downloaded safetensors file'),
-    keyCommitment: z.string(),
-    keyRole: z.string(),
-    scheme: z.string(),
-    issuedAt: timestamp,
-    modelVersion: z.number().int().optional(),
-  }),
-  algorithm: z.literal('Ed25519'),
-  publicKey: z.string().describe('raw Ed25519 public key of the aggregator, base64'),
-  signature: z.string(),
-});
-
-const ApiKeyView = z.looseObject({
-  id: uuid,
-  name: z.string(),
-  role: z.enum(['admin', 'operator', 'auditor', 'site']),
-  federationId: uuid.nullable(),
-  siteId: uuid.nullable(),
-  createdAt: timestamp,
-  lastUsedAt: timestamp.nullable(),
-  revokedAt: timestamp.nullable(),
-});
-
-const Finding = z.looseObject({ seq: z.number().int(), kind: z.string(), message: z.string() });
-
-/** What an error answer looks like (OperatorExceptionFilter). */
-export const ErrorResponse = z.object({
-  statusCode: z.number().int(),
-  code: z.string().describe('E_BAD_REQUEST, E_NOT_FOUND, E_CONFLICT, E_UNAUTHENTICATED, E_FORBIDDEN, ...'),
-  message: z.string(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
+import {
+  uuid,
+  timestamp,
+  reason,
+  Federation,
+  paged,
+  Budget,
+  Round,
+  Participant,
+  ModelVersion,
+  Certificate,
+  ApiKeyView,
+  Finding,
+  ErrorResponse,
+} from './responses.dto.js';
 
 type Body = { json: z.ZodType } | { binary: string } | { text: string };
 interface RouteDoc {
