@@ -1,7 +1,7 @@
 /**
  * Faults during rounds, with the real parts (aggregator, socket.io, PGlite, SecAgg+, native training, ledger):
  * a site dropping in the middle of masking, too many drops (clean failure, then a retry as a new round), and a
- * site whose cap would be exceeded refusing the plan.
+ * site whose cap cannot cover one round, refused at enrollment.
  */
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type SimulationOptions } from '../../apps/aggregator/src/simulation/simulation.js';
@@ -66,18 +66,22 @@ describe('federation faults', () => {
   );
 
   it(
-    'a site whose cap would be exceeded refuses the plan (E_CAP_EXCEEDED) and is never charged',
+    'a site whose cap cannot cover one round is refused at enrollment (E_CAP_TOO_LOW), never charged; the others train',
     { timeout: 400_000 },
     async () => {
+      // (before enrollment checked caps, such a site enrolled and refused every plan with E_CAP_EXCEEDED; the agent
+      // still refuses such a plan from a hostile aggregator: the rogue-aggregator tests cover that path)
+      // 4 sites (a cohort needs 3 of them): site-3's cap cannot pay for one round
       const result = await runSimulation({
         ...base,
-        site: (i) => (i === 2 ? { cap: { epsilon: 0.05, delta: 1e-5 } } : {}),
+        sites: 4,
+        site: (i) => (i === 3 ? { cap: { epsilon: 0.05, delta: 1e-5 } } : {}),
       });
       const released = result.roundReports.filter((r) => r.state === 'released');
       expect(released).toHaveLength(2);
-      for (const r of released) expect(r.drops).toContainEqual(expect.objectContaining({ code: 'E_CAP_EXCEEDED' }));
-      expect(result.perSiteEpsilon['site-2']).toBe(0);
-      expect(result.ledgerEntries).toBe(2 * 2);
+      for (const r of released) expect(r.drops.map((d) => d.code)).not.toContain('E_CAP_EXCEEDED');
+      expect(result.perSiteEpsilon['site-3']).toBeUndefined(); // never enrolled
+      expect(result.ledgerEntries).toBe(2 * 3);
       expect(result.ledgerVerified).toBe(true);
     },
   );

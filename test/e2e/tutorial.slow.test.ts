@@ -105,6 +105,8 @@ describe('docs/tutorial.md', () => {
       expect(out).toMatch(/completed: 5\/5 rounds released/);
       expect(out).toMatch(/certificate: signature valid, signs this file/);
       expect(out).toMatch(/audit: all checks hold/);
+      // the audit names sites as the dashboard and `concord budgets` do
+      expect(out).toMatch(/ {2}site site-[0-9a-f]{8} \([0-9a-f-]{36}\): epsilon/);
       expect(out).toMatch(/[0-9a-f]{64} {2}model\/tutorial-v\d+\.safetensors/);
     },
   );
