@@ -41,7 +41,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
   let inputSize: number;
   let units: number;
 
-  async function release(roundIndex: number, accuracy: number, loss: number): Promise<void> {
+  async function release(roundIndex: number, accuracy: number, loss: number, rocAuc?: number): Promise<void> {
     const roundId = fixture.roundIds[roundIndex];
     await database.db
       .update(rounds)
@@ -55,7 +55,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       sha256: 'ab'.repeat(32),
       sizeBytes: weights.byteLength,
       weights: new Uint8Array(weights.buffer),
-      metrics: { accuracy, loss },
+      metrics: rocAuc === undefined ? { accuracy, loss } : { accuracy, loss, rocAuc },
     });
   }
 
@@ -148,8 +148,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     expect(await page.textContent('#rounds tbody tr[data-round="3"] td:nth-child(2)')).toBe('training');
 
     // the round in progress is released: the page follows without a reload
-    await release(2, 0.85, 0.5);
+    expect(await page.getAttribute('#quality-chart', 'data-roc-auc-points')).toBe('0');
+    await release(2, 0.85, 0.5, 0.88); // a binary table's metrics: the ROC AUC series appears
     await page.waitForSelector('#quality-chart[data-points="3"]', { timeout: 10_000 });
+    expect(await page.getAttribute('#quality-chart', 'data-roc-auc-points')).toBe('1');
     await page.waitForFunction(
       () => document.querySelector('#rounds tbody tr[data-round="3"] td:nth-child(2)')?.textContent === 'released',
       undefined,

@@ -56,6 +56,7 @@ export function qualityChart(canvas: HTMLCanvasElement): (models: ModelRow[]) =>
     chart.data.datasets[2].hidden = rows.every((m) => m.metrics.rocAuc === undefined);
     chart.update();
     canvas.dataset.points = String(rows.length);
+    canvas.dataset.rocAucPoints = String(rows.filter((m) => m.metrics.rocAuc !== undefined).length);
   };
 }
 
