@@ -209,7 +209,7 @@ describe('agent plan checks', () => {
     privacy: settings.privacy,
     optimization: settings.optimization,
     encoding: settings.encoding,
-    secagg: { threshold: 2, neighbours: 1, vectorLength: 15, graphSeed: randomBytes(32).toString('base64') },
+    secagg: { threshold: 2, neighbours: 1, vectorLength: 15 },
     roster: [
       { siteId: 's1', identityPublicKey: keys().publicKey, lastReceipt: null },
       { siteId: 's2', identityPublicKey: keys().publicKey, lastReceipt: null },

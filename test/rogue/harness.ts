@@ -13,12 +13,13 @@ import {
   collusionSafeShape,
   ed25519PublicKeyBase64,
   PROTOCOL_VERSION,
+  secAggConfigOf,
   SIGNING_DOMAINS,
   signValue,
   type PrivacyTerms,
   type TrainingPlan,
 } from '@concord/protocol';
-import { SecAggServer } from '@concord/secagg';
+import { SecAggServer, SeedFlipServer } from '@concord/secagg';
 import { AgentRuntime, type AgentEvent, type RuntimeHandlers } from '../../apps/client-agent/src/index.js';
 import { FileBudgetGuard, LEDGER_FILE } from '../../apps/client-agent/src/services/local-ledger.service.js';
 
@@ -152,7 +153,6 @@ export class RogueAggregator {
     const t = this.terms;
     const c = t.mode === 'distributed' ? t.maxColluders : 0;
     const shape = collusionSafeShape(n, c);
-    const graphSeed = randomBytes(32).toString('base64');
     if (t.mode === 'distributed') {
       const scaleBits = 10;
       return {
@@ -183,7 +183,7 @@ export class RogueAggregator {
           },
         },
         encoding: { clip: 2 ** 31 / (2 * n * 2 ** scaleBits), scaleBits },
-        secagg: { ...shape, vectorLength: PARAMETERS + 1, graphSeed },
+        secagg: { ...shape, vectorLength: PARAMETERS + 1 },
       };
     }
     if (t.mode === 'local') {
@@ -199,14 +199,14 @@ export class RogueAggregator {
           accountant: t.accountant,
         },
         encoding: { clip: 1, scaleBits: 16 },
-        secagg: { ...shape, vectorLength: PARAMETERS, graphSeed },
+        secagg: { ...shape, vectorLength: PARAMETERS },
       };
     }
     return {
       ...base,
       privacy: { mode: 'none', batchSize: 8, steps: 2 },
       encoding: { clip: 1, scaleBits: 16 },
-      secagg: { ...shape, vectorLength: PARAMETERS, graphSeed },
+      secagg: { ...shape, vectorLength: PARAMETERS },
     };
   }
 
@@ -231,48 +231,62 @@ export class RogueAggregator {
   }
 
   /**
-   * Runs a whole honest SecAgg+ round on `plan` with `sites` (each must accept the plan first); `tamper` may
-   * replace the message a stage sends to a site. Returns the server's outcome and every site's reply per stage.
+   * Runs a whole honest SecAgg+ round on `plan` with `sites` (each must accept the plan first): the graph seed by
+   * commit-and-reveal (stages S1-S2), then stages 0-4. `tamper` may replace the message a stage sends to a site
+   * (stages 'seed-commitments' and 'seed-reveals' included). Returns the server's outcome (`code` when it aborted)
+   * and every site's refusal code.
    */
   async runRound(
     plan: TrainingPlan,
     sites: RogueSite[] = this.sites,
     tamper?: (stage: string, siteId: string, message: unknown) => unknown,
-  ): Promise<{ status: string; sum?: Uint32Array; survivors?: readonly string[]; errors: Map<string, string> }> {
+  ): Promise<{
+    status: string;
+    code?: string;
+    sum?: Uint32Array;
+    survivors?: readonly string[];
+    errors: Map<string, string>;
+  }> {
     const errors = new Map<string, string>();
-    const server = new SecAggServer({
-      config: {
-        federationId: plan.federationId,
-        roundId: plan.roundId,
-        roster: plan.roster.map((m) => ({
-          clientId: m.siteId,
-          identityPublicKey: new Uint8Array(Buffer.from(m.identityPublicKey, 'base64')),
-        })),
-        threshold: plan.secagg.threshold,
-        neighbours: plan.secagg.neighbours,
-        vectorLength: plan.secagg.vectorLength,
-        graphSeed: new Uint8Array(Buffer.from(plan.secagg.graphSeed, 'base64')),
-      },
-      deadline: Date.now() + 600_000,
-    });
     const byId = new Map(sites.map((s) => [s.siteId, s]));
-    const admit = (siteId: string, reply: unknown) => {
+    const send = (stage: string, siteId: string, message: unknown) =>
+      tamper ? tamper(stage, siteId, message) : message;
+    const admitWith = (siteId: string, reply: unknown, receive: (message: unknown) => void) => {
       if ((reply as { ok?: unknown } | null)?.ok === false) {
         errors.set(siteId, String((reply as { code?: unknown }).code));
         return;
       }
-      const message = (reply as { masked?: unknown }).masked ?? reply;
       try {
-        server.receive(message, Date.now());
+        receive((reply as { masked?: unknown }).masked ?? reply);
       } catch (error) {
         errors.set(siteId, String((error as { code?: unknown }).code));
       }
     };
-    for (const s of sites) {
-      admit(
-        s.siteId,
-        await this.ask(s, 'secagg:advertise', { federationId: plan.federationId, roundId: plan.roundId }),
-      );
+    const base = secAggConfigOf(plan);
+    const flip = new SeedFlipServer(base);
+    const header = { federationId: plan.federationId, roundId: plan.roundId };
+    let seeded;
+    try {
+      for (const s of sites) {
+        admitWith(s.siteId, await this.ask(s, 'secagg:seed-commit', header), (m) => flip.receiveCommit(m));
+      }
+      const listed = flip.closeCommits();
+      for (const id of listed.committers) {
+        const reply = await this.ask(byId.get(id)!, 'secagg:seed-reveal', send('seed-commitments', id, listed.message));
+        admitWith(id, reply, (m) => flip.receiveReveal(m));
+      }
+      seeded = flip.closeReveals();
+    } catch (error) {
+      return { status: 'aborted', code: String((error as { code?: unknown }).code), errors };
+    }
+    const { graphSeed, seedCommitmentsHash } = seeded.seed;
+    const server = new SecAggServer({
+      config: { ...base, graphSeed, seedCommitmentsHash },
+      deadline: Date.now() + 600_000,
+    });
+    const admit = (siteId: string, reply: unknown) => admitWith(siteId, reply, (m) => server.receive(m, Date.now()));
+    for (const id of seeded.seed.committers) {
+      admit(id, await this.ask(byId.get(id)!, 'secagg:advertise', send('seed-reveals', id, seeded.message)));
     }
     const events = {
       'key-roster': 'secagg:key-roster',
@@ -284,7 +298,7 @@ export class RogueAggregator {
       const now = Math.max(Date.now(), server.stageComplete ? 0 : server.stageDeadline);
       const out = await server.closeStage(now, Date.now() + 600_000);
       if (out.status === 'done') return { status: 'done', sum: out.sum, survivors: out.survivors, errors };
-      if (out.status === 'aborted') return { status: 'aborted', errors };
+      if (out.status === 'aborted') return { status: 'aborted', code: out.error.code, errors };
       await Promise.all(
         [...out.messages].map(async ([siteId, message]) => {
           const site = byId.get(siteId);

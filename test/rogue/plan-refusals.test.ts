@@ -21,7 +21,7 @@ async function expectRefused(rogue: RogueAggregator, site: RogueSite, plan: Trai
   expect(reply).toMatchObject({ ok: false, code });
   expect(site.replies.length).toBe(repliesBefore + 1);
   // no round was started: the next SecAgg+ request for that round finds nothing to answer with
-  const advertise = await rogue.ask(site, 'secagg:advertise', {
+  const advertise = await rogue.ask(site, 'secagg:seed-commit', {
     federationId: plan.federationId,
     roundId: plan.roundId,
   });

@@ -24,6 +24,7 @@ import {
   nodeMaskExpander,
   pairSign,
   SecAggClient,
+  seedBinding,
   SecAggServer,
   shamirCombine,
   X25519Secret,
@@ -108,7 +109,9 @@ async function splitView(colluders: number, inA: number): Promise<Outcome> {
   const signatures = (list: string[], signers: string[]) =>
     signers.map((clientId) => ({
       clientId,
-      signature: new Ed25519Signer(seeds[ids.indexOf(clientId)]).sign(signedSurvivors(FED, roundId, list)),
+      signature: new Ed25519Signer(seeds[ids.indexOf(clientId)]).sign(
+        signedSurvivors(FED, roundId, list, seedBinding(config)),
+      ),
     }));
   const byId = new Map(clients.map((c) => [c.clientId, c]));
   for (const id of groupA)

@@ -23,7 +23,7 @@ import {
 } from '@concord/protocol';
 import nacl from 'tweetnacl';
 import { checkIdSet, checkRound, parseMessage } from './checks.js';
-import { pairSign, planRound, shareX, type RoundPlan, type SecAggConfig } from './config.js';
+import { pairSign, planRound, seedBinding, shareX, type RoundPlan, type SecAggConfig } from './config.js';
 import { SecAggError } from './errors.js';
 import { drawRandom, requireFunction, requireString, type RandomBytes } from './guards.js';
 import { derivePairKey } from './kdf.js';
@@ -116,7 +116,14 @@ export class SecAggClient {
       const encryptionPublicKey = this.encryptionKey.publicKey;
       const maskingPublicKey = this.maskingKey.publicKey;
       const signature = this.signer.sign(
-        signedAdvertise(federationId, roundId, this.clientId, encryptionPublicKey, maskingPublicKey),
+        signedAdvertise(
+          federationId,
+          roundId,
+          this.clientId,
+          encryptionPublicKey,
+          maskingPublicKey,
+          seedBinding(this.plan.config),
+        ),
       );
       this.ownAdvertisement = {
         version: SECAGG_PROTOCOL_VERSION,
@@ -154,7 +161,14 @@ export class SecAggClient {
         if (advertised.has(ad.clientId)) throw new SecAggError('E_REPLAY', `two advertisements from ${ad.clientId}`);
         advertised.add(ad.clientId);
         if (!myHolders.has(ad.clientId)) continue;
-        const signed = signedAdvertise(federationId, roundId, ad.clientId, ad.encryptionPublicKey, ad.maskingPublicKey);
+        const signed = signedAdvertise(
+          federationId,
+          roundId,
+          ad.clientId,
+          ad.encryptionPublicKey,
+          ad.maskingPublicKey,
+          seedBinding(this.plan.config),
+        );
         if (!ed25519Verify(identity, signed, ad.signature)) {
           throw new SecAggError('E_BAD_SIGNATURE', `advertisement of ${ad.clientId} is not signed by its identity`);
         }
@@ -313,7 +327,9 @@ export class SecAggClient {
         roundId,
         clientId: this.clientId,
         stage: 'consistency-signature',
-        signature: this.signer.sign(signedSurvivors(federationId, roundId, msg.survivors)),
+        signature: this.signer.sign(
+          signedSurvivors(federationId, roundId, msg.survivors, seedBinding(this.plan.config)),
+        ),
       };
     });
   }
@@ -338,7 +354,7 @@ export class SecAggClient {
       for (const id of dropped) {
         if (survivors.has(id)) throw new SecAggError('E_INCONSISTENT_DROPS', `${id} is both dropped and a survivor`);
       }
-      const transcript = signedSurvivors(federationId, roundId, signed);
+      const transcript = signedSurvivors(federationId, roundId, signed, seedBinding(this.plan.config));
       // t valid signatures on the set we signed suffice (Bonawitz et al. §4: "at least t signatures"); we stop
       // verifying there, but any invalid signature before that point is a protocol violation.
       const signers = new Set<string>();

@@ -28,8 +28,14 @@ export interface SecAggConfig {
   neighbours: number;
   /** Length of the summed vector in uint32 words (model coordinates + the weight coordinate, see encoding.ts). */
   vectorLength: number;
-  /** Public, fresh per round: picks the random graph (graph.ts). */
+  /** Public, fresh per round: picks the random graph (graph.ts). In Concord rounds it comes from the seed flip. */
   graphSeed: Uint8Array;
+  /**
+   * H(C), the hash of the seed-flip commitment list (seed-flip.ts). It and `graphSeed` enter the advertisement and
+   * consistency signatures, so clients shown different lists reject each other. Absent only where the seed was
+   * agreed out of band (unit tests, the benchmark): 32 zero bytes are signed then.
+   */
+  seedCommitmentsHash?: Uint8Array;
 }
 
 export interface RoundPlan {
@@ -63,6 +69,9 @@ export function planRound(config: SecAggConfig): RoundPlan {
   }
   requireInteger(config.vectorLength, 'config.vectorLength', 1, SECAGG_LIMITS.maxVectorWords);
   requireBytes(config.graphSeed, 'config.graphSeed', 32);
+  if (config.seedCommitmentsHash !== undefined) {
+    requireBytes(config.seedCommitmentsHash, 'config.seedCommitmentsHash', 32);
+  }
 
   const identityKeys = new Map<string, Uint8Array>();
   const seenKeys = new Set<string>();
@@ -91,6 +100,11 @@ export function planRound(config: SecAggConfig): RoundPlan {
     );
   }
   return { config, n, ids, indexOf, identityKeys, neighboursOf, holdersOf };
+}
+
+/** What every advertisement and consistency signature binds besides its own fields: the graph seed and H(C). */
+export function seedBinding(config: Pick<SecAggConfig, 'graphSeed' | 'seedCommitmentsHash'>): Uint8Array[] {
+  return [config.graphSeed, config.seedCommitmentsHash ?? new Uint8Array(32)];
 }
 
 /** Shamir x-coordinate of `holder`'s share of `owner`'s secrets. */

@@ -16,7 +16,10 @@ export type SecAggErrorCode =
   | 'E_TOO_FEW_SURVIVORS'
   | 'E_RECONSTRUCTION_FAILED'
   | 'E_DUPLICATE_KEY'
-  | 'E_ABORTED';
+  | 'E_ABORTED'
+  | 'E_SEED_COMMITMENT'
+  | 'E_SEED_REVEAL_MISSING'
+  | 'E_SEED_REVEAL_MISMATCH';
 
 /** A protocol violation or an abort. The message names what was wrong, never a key, seed, share or input. */
 export class SecAggError extends ConcordError {

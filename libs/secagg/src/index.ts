@@ -28,5 +28,14 @@ export * from './encoding.js';
 export * from './ddg.js';
 export { encodeSiteSum, type SiteSumEncoding } from './site-sum.js';
 export { deriveRoundSeeds } from './seeds.js';
+export {
+  SeedFlipClient,
+  SeedFlipServer,
+  seedCommitment,
+  signedSeedCommit,
+  commitmentListHash,
+  graphSeedOf,
+  type AgreedSeed,
+} from './seed-flip.js';
 export { paddedDimension, rotate, unrotate, rotationSigns, fwht } from './hadamard.js';
 export { recommendedNeighbours, type NeighbourhoodChoice } from './params.js';

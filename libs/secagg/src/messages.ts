@@ -7,8 +7,15 @@ import type { EncryptedShare, RevealedShare } from '@concord/protocol';
 import { SecAggError } from './errors.js';
 import { transcript } from './transcript.js';
 
-export const signedAdvertise = (fed: string, round: string, clientId: string, encPk: Uint8Array, maskPk: Uint8Array) =>
-  transcript('concord/secagg/v1/advertise-keys', [fed, round, clientId, encPk, maskPk]);
+/** `binding` = seedBinding(config): the graph seed and the seed-flip list hash (config.ts). */
+export const signedAdvertise = (
+  fed: string,
+  round: string,
+  clientId: string,
+  encPk: Uint8Array,
+  maskPk: Uint8Array,
+  binding: readonly Uint8Array[],
+) => transcript('concord/secagg/v1/advertise-keys', [fed, round, clientId, encPk, maskPk, ...binding]);
 
 export const signedShareKeys = (fed: string, round: string, clientId: string, shares: readonly EncryptedShare[]) =>
   transcript('concord/secagg/v1/share-keys', [
@@ -27,9 +34,16 @@ export const signedMaskedInput = (fed: string, round: string, clientId: string, 
     new Uint8Array(createHash('sha256').update(masked).digest()),
   ]);
 
-/** Bonawitz et al. §4 ConsistencyCheck: each survivor signs the survivor set U3 (sorted ids). */
-export const signedSurvivors = (fed: string, round: string, survivors: readonly string[]) =>
-  transcript('concord/secagg/v1/consistency', [fed, round, ...survivors]);
+/**
+ * Bonawitz et al. §4 ConsistencyCheck: each survivor signs the survivor set U3 (sorted ids), with the graph seed
+ * and the seed-flip list hash (`binding` = seedBinding(config)) first.
+ */
+export const signedSurvivors = (
+  fed: string,
+  round: string,
+  survivors: readonly string[],
+  binding: readonly Uint8Array[],
+) => transcript('concord/secagg/v1/consistency', [fed, round, ...binding, ...survivors]);
 
 export const signedUnmask = (fed: string, round: string, clientId: string, shares: readonly RevealedShare[]) =>
   transcript('concord/secagg/v1/unmask-shares', [

@@ -19,7 +19,7 @@ import {
   type SecAggServerMessage,
 } from '@concord/protocol';
 import { checkRound, parseMessage, sortedIds } from './checks.js';
-import { pairSign, planRound, shareX, type RoundPlan, type SecAggConfig } from './config.js';
+import { pairSign, planRound, seedBinding, shareX, type RoundPlan, type SecAggConfig } from './config.js';
 import { SecAggError } from './errors.js';
 import { requireFinite } from './guards.js';
 import { derivePairKey } from './kdf.js';
@@ -267,7 +267,14 @@ export class SecAggServer {
     checkRound(this.plan, msg, 'advertise keys');
     const identity = this.admit(msg.clientId);
     const { federationId, roundId } = this.plan.config;
-    const signed = signedAdvertise(federationId, roundId, msg.clientId, msg.encryptionPublicKey, msg.maskingPublicKey);
+    const signed = signedAdvertise(
+      federationId,
+      roundId,
+      msg.clientId,
+      msg.encryptionPublicKey,
+      msg.maskingPublicKey,
+      seedBinding(this.plan.config),
+    );
     this.verify(identity, signed, msg.signature, 'advertisement');
     const hexes = [msg.encryptionPublicKey, msg.maskingPublicKey].map((k) => Buffer.from(k).toString('hex'));
     if (hexes[0] === hexes[1] || hexes.some((h) => this.advertisedKeys.has(h))) {
@@ -343,7 +350,12 @@ export class SecAggServer {
     checkRound(this.plan, msg, 'consistency signature');
     const identity = this.admit(msg.clientId);
     const { federationId, roundId } = this.plan.config;
-    this.verify(identity, signedSurvivors(federationId, roundId, this.survivorList), msg.signature, 'consistency');
+    this.verify(
+      identity,
+      signedSurvivors(federationId, roundId, this.survivorList, seedBinding(this.plan.config)),
+      msg.signature,
+      'consistency',
+    );
     this.consistencySignatures.set(msg.clientId, msg.signature);
     this.received.add(msg.clientId);
   }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { distributedShareVariance, honestShareCount } from '@concord/dp';
 import {
   DEFAULT_MAX_COLLUDERS,
@@ -58,7 +57,6 @@ export function buildPlan(o: {
       threshold,
       neighbours,
       vectorLength: updateVectorLength(privacy, parameterCount),
-      graphSeed: randomBytes(32).toString('base64'),
     },
     roster,
   };

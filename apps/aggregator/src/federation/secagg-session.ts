@@ -1,9 +1,17 @@
-import type { SecAggServerMessage } from '@concord/protocol';
-import { SecAggError, type SecAggServer, type StageOutcome } from '@concord/secagg';
+import type { SecAggServerMessage, SeedReveals } from '@concord/protocol';
+import {
+  SecAggError,
+  type AgreedSeed,
+  type SecAggServer,
+  type SeedFlipServer,
+  type StageOutcome,
+} from '@concord/secagg';
 import type { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
 import { isError, requestSite } from './site-request.js';
 
 const STAGE_EVENT = {
+  'seed-commitments': 'secagg:seed-reveal',
+  'seed-reveals': 'secagg:advertise',
   'key-roster': 'secagg:key-roster',
   'share-route': 'secagg:share-route',
   'consistency-request': 'secagg:consistency',
@@ -24,23 +32,61 @@ export interface StageDrop {
 export class SecAggSession {
   readonly drops: StageDrop[] = [];
 
+  private serverOrUndefined?: SecAggServer;
+
+  /** `server` may be bound later (`bind`), once the seed flip has fixed the graph seed. */
   constructor(
-    private readonly server: SecAggServer,
+    server: SecAggServer | undefined,
     private readonly connections: Pick<AgentConnectionsRepository, 'socketOf'>,
     private readonly federationId: string,
     private readonly roundId: string,
-  ) {}
+  ) {
+    this.serverOrUndefined = server;
+  }
 
-  /** Stage 0: ask `siteIds` to advertise keys. */
-  async advertise(siteIds: readonly string[], timeoutMs: number): Promise<void> {
+  bind(server: SecAggServer): void {
+    this.serverOrUndefined = server;
+  }
+
+  private get server(): SecAggServer {
+    if (!this.serverOrUndefined) throw new SecAggError('E_WRONG_STAGE', 'no SecAgg+ server bound to this session yet');
+    return this.serverOrUndefined;
+  }
+
+  /**
+   * Stages S1-S2, the graph seed by commit-and-reveal (@concord/secagg seed-flip.ts): asks `siteIds` for signed
+   * commitments, sends the list to the committers, collects their reveals. A site that fails either stage is a
+   * dropout; a committer that does not reveal aborts the round (E_SEED_REVEAL_MISSING, thrown), as does a list
+   * below t (E_TOO_FEW_SURVIVORS).
+   */
+  async drawSeed(
+    flip: SeedFlipServer,
+    siteIds: readonly string[],
+    timeoutMs: number,
+  ): Promise<{ seed: AgreedSeed; reveals: SeedReveals }> {
+    const header = { federationId: this.federationId, roundId: this.roundId };
     await Promise.all(
       siteIds.map(async (siteId) => {
-        const reply = await this.request(
-          siteId,
-          'secagg:advertise',
-          { federationId: this.federationId, roundId: this.roundId },
-          timeoutMs,
-        );
+        const reply = await this.request(siteId, 'secagg:seed-commit', header, timeoutMs);
+        this.admitWith(siteId, reply, (m) => flip.receiveCommit(m));
+      }),
+    );
+    const { committers, message } = flip.closeCommits();
+    await Promise.all(
+      committers.map(async (siteId) => {
+        const reply = await this.request(siteId, 'secagg:seed-reveal', message, timeoutMs);
+        this.admitWith(siteId, reply, (m) => flip.receiveReveal(m));
+      }),
+    );
+    const { seed, message: reveals } = flip.closeReveals();
+    return { seed, reveals };
+  }
+
+  /** Stage 0: send `siteIds` (the committers) every seed reveal; each checks them and advertises keys. */
+  async advertise(siteIds: readonly string[], reveals: SeedReveals, timeoutMs: number): Promise<void> {
+    await Promise.all(
+      siteIds.map(async (siteId) => {
+        const reply = await this.request(siteId, 'secagg:advertise', reveals, timeoutMs);
         this.admit(siteId, reply);
       }),
     );
@@ -79,11 +125,15 @@ export class SecAggSession {
   }
 
   private admit(siteId: string, reply: unknown): void {
+    this.admitWith(siteId, reply, (m) => this.server.receive(m, Date.now()));
+  }
+
+  private admitWith(siteId: string, reply: unknown, receive: (message: unknown) => void): void {
     if (isError(reply)) return this.drop(siteId, reply.code, reply.reason);
     const claimed = (reply as { clientId?: unknown } | null)?.clientId;
     if (claimed !== siteId) return this.drop(siteId, 'E_BAD_MESSAGE', 'reply names another client');
     try {
-      this.server.receive(reply, Date.now());
+      receive(reply);
     } catch (error) {
       if (error instanceof SecAggError) return this.drop(siteId, error.code, error.message);
       throw error;

@@ -80,4 +80,10 @@ export interface AgentContext {
    * masking (after sharing its keys), as a crashed site would; the aggregator must recover without it.
    */
   dropoutProbability?: number;
+  /**
+   * R: rounds in a row aborted after this site revealed its graph-seed value before the agent stops with
+   * E_TOO_MANY_ABORTS (default 3). A local setting, never read from a plan: it bounds an aborting aggregator to
+   * at most R draws of the SecAgg+ graph per release (docs/threat-model.md, "The graph seed").
+   */
+  maxConsecutiveAborts?: number;
 }

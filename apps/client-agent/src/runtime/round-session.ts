@@ -7,19 +7,21 @@ import {
   type PrivacyReceipt,
   type TrainingPlan,
 } from '@concord/protocol';
-import { SecAggClient } from '@concord/secagg';
+import { SecAggClient, SecAggError, SeedFlipClient } from '@concord/secagg';
 import type { AgentContext } from './context.js';
 import type { PlanDecision } from './plan-decision.js';
 import { trainAndEncode } from './train-and-encode.js';
 
 /**
  * One round on the site, after the plan was verified and accepted (plan-decision.ts): training starts at once (in
- * the native addon's worker threads) with exactly the decision's execution, SecAgg+ stages are answered as the
- * aggregator asks, and once the whole masked-input reply is built and validated, the signed receipt is recorded in
- * the site's own ledger, before the reply leaves the site.
+ * the native addon's worker threads) with exactly the decision's execution, the graph seed is drawn with the cohort
+ * by commit-and-reveal (the aggregator only relays it), SecAgg+ stages are answered as the aggregator asks, and once
+ * the whole masked-input reply is built and validated, the signed receipt is recorded in the site's own ledger,
+ * before the reply leaves the site.
  */
 export class RoundSession {
-  readonly client: SecAggClient;
+  readonly seedFlip: SeedFlipClient;
+  private secagg?: SecAggClient;
   private readonly training: Promise<{ encoded: Uint32Array }>;
   private readonly startedAt = Date.now();
 
@@ -29,8 +31,8 @@ export class RoundSession {
     private readonly context: AgentContext,
     private readonly decision: PlanDecision,
   ) {
-    this.client = new SecAggClient({
-      config: secAggConfigOf(plan),
+    this.seedFlip = new SeedFlipClient({
+      ...secAggConfigOf(plan),
       clientId: context.identity.siteId,
       identitySecretKey: context.identity.identitySeed,
       randomBytes: (n) => new Uint8Array(randomBytes(n)),
@@ -51,6 +53,24 @@ export class RoundSession {
       return r;
     });
     this.training.catch(() => {}); // surfaced when the masked input is asked for
+  }
+
+  /** The SecAgg+ client, once the seed flip fixed the graph (stage 0 on). */
+  get client(): SecAggClient {
+    if (!this.secagg) throw new SecAggError('E_WRONG_STAGE', 'the graph seed is not drawn yet');
+    return this.secagg;
+  }
+
+  /** Stage 0: checks every seed reveal against its commitment, derives the graph seed, then advertises keys. */
+  advertise(reveals: unknown) {
+    const { graphSeed, seedCommitmentsHash } = this.seedFlip.finish(reveals);
+    this.secagg = new SecAggClient({
+      config: { ...secAggConfigOf(this.plan), graphSeed, seedCommitmentsHash },
+      clientId: this.context.identity.siteId,
+      identitySecretKey: this.context.identity.identitySeed,
+      randomBytes: (n) => new Uint8Array(randomBytes(n)),
+    });
+    return this.secagg.advertiseKeys();
   }
 
   /**
@@ -107,6 +127,7 @@ export class RoundSession {
   }
 
   abort(): void {
-    this.client.abort();
+    this.seedFlip.abort();
+    this.secagg?.abort();
   }
 }

@@ -7,6 +7,10 @@ import type {
   ConsistencyRequest,
   ConsistencySignature,
   KeyRoster,
+  SeedCommit,
+  SeedCommitments,
+  SeedReveal,
+  SeedReveals,
   ShareKeys,
   ShareRoute,
   UnmaskRequest,
@@ -35,7 +39,9 @@ export interface ClientToServerEvents {
 
 export interface ServerToClientEvents {
   'round:plan': (message: RoundPlanMessage, ack: Ack<OkReply>) => void;
-  'secagg:advertise': (request: AdvertiseRequest, ack: Ack<AdvertiseKeys>) => void;
+  'secagg:seed-commit': (request: AdvertiseRequest, ack: Ack<SeedCommit>) => void;
+  'secagg:seed-reveal': (commitments: SeedCommitments, ack: Ack<SeedReveal>) => void;
+  'secagg:advertise': (reveals: SeedReveals, ack: Ack<AdvertiseKeys>) => void;
   'secagg:key-roster': (roster: KeyRoster, ack: Ack<ShareKeys>) => void;
   'secagg:share-route': (route: ShareRoute, ack: Ack<MaskedUpdateReply>) => void;
   'secagg:consistency': (request: ConsistencyRequest, ack: Ack<ConsistencySignature>) => void;

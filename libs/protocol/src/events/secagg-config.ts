@@ -3,8 +3,9 @@ import type { TrainingPlan } from './plan.js';
 /**
  * The SecAgg+ round configuration a signed plan fixes, in the shape `@concord/secagg`'s `SecAggConfig` takes
  * (structurally: this package sits below secagg and cannot import its types). The aggregator's server and every
- * site's client build it with this one function, so both sides derive the same neighbourhood graph and Shamir
- * x-coordinates from the same plan (Bell et al. 2020, §3: all parties must agree on the graph).
+ * site's client build it with this one function, so both sides derive the same roster, threshold and Shamir
+ * x-coordinates from the same plan. The graph seed is not in the plan: the cohort draws it by commit-and-reveal
+ * (SecAgg+ stages S1-S2, @concord/secagg seed-flip.ts) and every party adds it to this config afterwards.
  */
 export interface PlanSecAggConfig {
   federationId: string;
@@ -13,7 +14,6 @@ export interface PlanSecAggConfig {
   threshold: number;
   neighbours: number;
   vectorLength: number;
-  graphSeed: Uint8Array;
 }
 
 export function secAggConfigOf(plan: TrainingPlan): PlanSecAggConfig {
@@ -28,6 +28,5 @@ export function secAggConfigOf(plan: TrainingPlan): PlanSecAggConfig {
     threshold: plan.secagg.threshold,
     neighbours: plan.secagg.neighbours,
     vectorLength: plan.secagg.vectorLength,
-    graphSeed: new Uint8Array(Buffer.from(plan.secagg.graphSeed, 'base64')),
   };
 }

@@ -7,7 +7,8 @@
  * round's configuration (vector length, roster membership, signatures) are done by `@concord/secagg`.
  *
  * Stage order (server -> client messages in brackets):
- *   0 AdvertiseKeys -> [KeyRoster] -> 1 ShareKeys -> [ShareRoute] -> 2 MaskedInput -> [ConsistencyRequest]
+ *   [SeedCommitRequest] -> S1 SeedCommit -> [SeedCommitments] -> S2 SeedReveal -> [SeedReveals]
+ *   -> 0 AdvertiseKeys -> [KeyRoster] -> 1 ShareKeys -> [ShareRoute] -> 2 MaskedInput -> [ConsistencyRequest]
  *   -> 3 ConsistencySignature -> [UnmaskRequest] -> 4 UnmaskShares ; or [Abort] at any stage.
  */
 import { z } from 'zod';
@@ -41,6 +42,43 @@ const header = {
   roundId: SecAggIdSchema,
 };
 const clientHeader = { ...header, clientId: SecAggIdSchema };
+
+/**
+ * Stage S1, client -> server: commitment c_u = SHA-256(tag, federation, round, client, r_u) to a fresh 32-byte
+ * value r_u, signed with the enrolled identity. The graph seed is derived from every committed r_u (the coin flip
+ * that keeps the neighbour graph out of the aggregator's hands; @concord/secagg seed-flip.ts).
+ */
+export const SeedCommitSchema = z.object({
+  ...clientHeader,
+  stage: z.literal('seed-commit'),
+  commitment: bytes(32),
+  signature: bytes(64),
+});
+export type SeedCommit = z.infer<typeof SeedCommitSchema>;
+
+/** Server -> every committer: all commitments received in time (each member checks every signature). */
+export const SeedCommitmentsSchema = z.object({
+  ...header,
+  stage: z.literal('seed-commitments'),
+  commitments: z.array(SeedCommitSchema).max(SECAGG_LIMITS.maxClients),
+});
+export type SeedCommitments = z.infer<typeof SeedCommitmentsSchema>;
+
+/** Stage S2, client -> server: the committed value (checked by everyone against its signed commitment). */
+export const SeedRevealSchema = z.object({
+  ...clientHeader,
+  stage: z.literal('seed-reveal'),
+  value: bytes(32),
+});
+export type SeedReveal = z.infer<typeof SeedRevealSchema>;
+
+/** Server -> every committer: every reveal; a missing or wrong one aborts the round. Opens stage 0. */
+export const SeedRevealsSchema = z.object({
+  ...header,
+  stage: z.literal('seed-reveals'),
+  reveals: z.array(SeedRevealSchema).max(SECAGG_LIMITS.maxClients),
+});
+export type SeedReveals = z.infer<typeof SeedRevealsSchema>;
 
 /** Stage 0, client -> server: fresh per-round X25519 public keys, signed with the enrolled Ed25519 identity. */
 export const AdvertiseKeysSchema = z.object({
@@ -155,6 +193,8 @@ export const SecAggAbortSchema = z.object({
 export type SecAggAbort = z.infer<typeof SecAggAbortSchema>;
 
 export const SecAggClientMessageSchema = z.discriminatedUnion('stage', [
+  SeedCommitSchema,
+  SeedRevealSchema,
   AdvertiseKeysSchema,
   ShareKeysSchema,
   MaskedInputSchema,
@@ -164,6 +204,8 @@ export const SecAggClientMessageSchema = z.discriminatedUnion('stage', [
 export type SecAggClientMessage = z.infer<typeof SecAggClientMessageSchema>;
 
 export const SecAggServerMessageSchema = z.discriminatedUnion('stage', [
+  SeedCommitmentsSchema,
+  SeedRevealsSchema,
   KeyRosterSchema,
   ShareRouteSchema,
   ConsistencyRequestSchema,

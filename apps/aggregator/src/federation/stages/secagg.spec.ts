@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parameterCount } from '@concord/native/spec';
 import { ed25519PublicKeyFromSeed, secAggConfigOf, type RosterMember } from '@concord/protocol';
-import { SecAggClient } from '@concord/secagg';
+import { SecAggClient, SeedFlipClient } from '@concord/secagg';
 import { FederationSettingsSchema } from '../settings.js';
 import { buildPlan } from '../plan-builder.js';
 import { collectMaskedInputs, unmask } from './secagg.js';
@@ -36,21 +36,39 @@ function setup() {
   const inputs = new Map(
     sites.map((id, i) => [id, Uint32Array.from({ length: plan.secagg.vectorLength }, (_, j) => (i + 1) * 1000 + j)]),
   );
-  const clients = new Map(
+  const randomSource = (n: number) => new Uint8Array(randomBytes(n));
+  const flips = new Map(
     sites.map((id) => [
       id,
-      new SecAggClient({
-        config: secAggConfigOf(plan),
+      new SeedFlipClient({
+        ...secAggConfigOf(plan),
         clientId: id,
         identitySecretKey: seeds.get(id)!,
-        randomBytes: (n) => new Uint8Array(randomBytes(n)),
+        randomBytes: randomSource,
       }),
     ]),
   );
+  const clients = new Map<string, SecAggClient>();
+  const graphSeeds = new Set<string>();
   const log: string[] = [];
   const connections = fakeConnections(log, (siteId, event, payload) => {
+    const flip = flips.get(siteId)!;
+    if (event === 'secagg:seed-commit') return flip.commit();
+    if (event === 'secagg:seed-reveal') return flip.reveal(payload);
+    if (event === 'secagg:advertise') {
+      const { graphSeed, seedCommitmentsHash } = flip.finish(payload);
+      graphSeeds.add(Buffer.from(graphSeed).toString('hex'));
+      const config = { ...secAggConfigOf(plan), graphSeed, seedCommitmentsHash };
+      const client = new SecAggClient({
+        config,
+        clientId: siteId,
+        identitySecretKey: seeds.get(siteId)!,
+        randomBytes: randomSource,
+      });
+      clients.set(siteId, client);
+      return client.advertiseKeys();
+    }
     const client = clients.get(siteId)!;
-    if (event === 'secagg:advertise') return client.advertiseKeys();
     if (event === 'secagg:key-roster') return client.shareKeys(payload);
     if (event === 'secagg:share-route') {
       if (siteId === 'site-d') return 'hang';
@@ -66,13 +84,15 @@ function setup() {
     setParticipant: async (_id: string, ids: readonly string[], patch: { stage?: string }) =>
       void states.push(`${patch.stage} ${[...ids].sort().join(',')}`),
   };
-  return { ctx, plan, inputs, connections, rounds, log, states };
+  return { ctx, plan, inputs, connections, rounds, log, states, graphSeeds };
 }
 
 describe('SecAgg+ stages over the one request path', () => {
-  it('runs stages 0-3 with real clients, records a silent site as E_TIMEOUT, stops before unmasking', async () => {
-    const { ctx, plan, inputs, connections, rounds, log, states } = setup();
+  it('draws the seed (S1-S2), runs stages 0-3 with real clients, records a silent site as E_TIMEOUT, stops before unmasking', async () => {
+    const { ctx, plan, inputs, connections, rounds, log, states, graphSeeds } = setup();
     const masked = await collectMaskedInputs({ rounds, connections }, ctx, plan, sites, [], () => {});
+    expect(graphSeeds.size).toBe(1); // every site derived the one seed the server uses
+    expect(log.filter((l) => l.startsWith('request secagg:seed-'))).toHaveLength(2 * sites.length);
     expect(masked.survivors).toEqual(['site-a', 'site-b', 'site-c']);
     expect(masked.session.drops).toEqual([expect.objectContaining({ siteId: 'site-d', code: 'E_TIMEOUT' })]);
     expect(masked.outcome.status).toBe('next');

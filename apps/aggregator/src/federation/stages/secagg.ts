@@ -1,5 +1,5 @@
 import { MaskedUpdateReplySchema, secAggConfigOf, type PrivacyReceipt, type TrainingPlan } from '@concord/protocol';
-import { SecAggServer, type SecAggError, type StageOutcome } from '@concord/secagg';
+import { SecAggServer, SeedFlipServer, type SecAggError, type StageOutcome } from '@concord/secagg';
 import type { AgentConnectionsRepository } from '../../repositories/agent-connections.repository.js';
 import type { RoundRepository } from '../../repositories/round.repository.js';
 import { checkRoundReceipt } from '../receipt-check.js';
@@ -19,8 +19,9 @@ export interface MaskedInputs {
 }
 
 /**
- * Stages "SecAgg+ 0-3" (Bell et al. 2020, Alg. 2): advertise keys, share keys, masked input (each reply carries the
- * site's signed receipt, checked here), consistency check. Ends with the unmask requests built but not sent: the
+ * Stages "SecAgg+ S1-S2" (the graph seed by commit-and-reveal, @concord/secagg seed-flip.ts: the aggregator only
+ * relays it) and "SecAgg+ 0-3" (Bell et al. 2020, Alg. 2): advertise keys, share keys, masked input (each reply
+ * carries the site's signed receipt, checked here), consistency check. Ends with the unmask requests built but not sent: the
  * charge stage must commit first. `planDrops` are carried into the session's drop list.
  */
 export async function collectMaskedInputs(
@@ -37,12 +38,21 @@ export async function collectMaskedInputs(
   const { federationId, settings, round, roster } = ctx;
   const stageMs = settings.timeouts.stageMs;
   await deps.rounds.setState(round.id, 'training');
-  const server = new SecAggServer({ config: secAggConfigOf(plan), deadline: Date.now() + stageMs });
-  const session = new SecAggSession(server, deps.connections, federationId, round.id);
+  const base = secAggConfigOf(plan);
+  const session = new SecAggSession(undefined, deps.connections, federationId, round.id);
   session.drops.push(...planDrops);
   onSession(session);
 
-  await session.advertise(accepted, stageMs);
+  const flip = new SeedFlipServer(base);
+  const { seed, reveals } = await session.drawSeed(flip, accepted, stageMs);
+  ctx.lap('seed');
+  const { graphSeed, seedCommitmentsHash } = seed;
+  const server = new SecAggServer({
+    config: { ...base, graphSeed, seedCommitmentsHash },
+    deadline: Date.now() + stageMs,
+  });
+  session.bind(server);
+  await session.advertise(seed.committers, reveals, stageMs);
   let outcome = await session.close(stageMs);
   outcome = await nextStage(session, outcome, stageMs); // key roster -> share keys
   ctx.lap('keys');
