@@ -55,4 +55,14 @@ describe('settingsFromSpec', () => {
       expect.objectContaining({ issues: [expect.objectContaining({ path: 'cohort.minSites' })] }),
     );
   });
+
+  it("carries a binary table's public class weight into the stored plan settings (absent by default)", () => {
+    const binary = {
+      dataset: { kind: 'table', featureColumns: ['a', 'b'], labelColumn: 'y', classes: ['n', 'p'], positiveClass: 'p' },
+      privacy: { mode: 'local', epsilon: 3, delta: 1e-5 },
+      watermark: { enabled: false },
+    };
+    expect(settingsFromSpec({ ...binary, local: { classWeight: 2.5 } }).settings.optimization.classWeight).toBe(2.5);
+    expect(settingsFromSpec(binary).settings.optimization.classWeight).toBeUndefined();
+  });
 });
