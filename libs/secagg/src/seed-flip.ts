@@ -186,10 +186,11 @@ export class SeedFlipClient {
   readonly clientId: string;
   private readonly randomBytes: RandomBytes;
 
-  /** True once this member revealed r_u: from then on an abort gives the server a redraw. */
+  /** True once this member revealed r_u (and after, aborted or not): from then on an abort gives the server a redraw. */
   get revealed(): boolean {
-    return this.stage === 'finish' || this.stage === 'done';
+    return this.didReveal;
   }
+  private didReveal = false;
 
   /** S1: a fresh r_u and its signed commitment. */
   commit(): SeedCommit {
@@ -223,6 +224,7 @@ export class SeedFlipClient {
       this.commitments = commitments;
       this.listHash = commitmentListHash(this.params.federationId, this.params.roundId, msg.commitments);
       this.stage = 'finish';
+      this.didReveal = true;
       return {
         version: SECAGG_PROTOCOL_VERSION,
         federationId: this.params.federationId,

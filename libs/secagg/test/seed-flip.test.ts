@@ -1,9 +1,12 @@
 /** The graph seed by commit-and-reveal (seed-flip.ts): agreement, each check, and its binding into SecAgg+. */
 import { SECAGG_PROTOCOL_VERSION, type SeedCommitments, type SeedReveal } from '@concord/protocol';
 import { describe, expect, it } from 'vitest';
+import { signedSurvivors } from '../src/messages.js';
 import {
   commitmentListHash,
+  ed25519Verify,
   Ed25519Signer,
+  seedBinding,
   graphSeedOf,
   SecAggClient,
   SeedFlipClient,
@@ -244,5 +247,22 @@ describe('seed flip: the seed and H(C) bind the SecAgg+ signatures', () => {
     const adB = clientB.advertiseKeys();
     const roster = { version: SECAGG_PROTOCOL_VERSION, federationId: FED, roundId: ROUND, stage: 'key-roster' };
     expect(codeOf(() => clientB.shareKeys({ ...roster, advertisements: [adA, adB] }))).toBe('E_BAD_SIGNATURE');
+  });
+
+  it('a consistency signature made under one (seed, H(C)) does not verify under another', () => {
+    const [me] = makeIdentities(1, 'consistency');
+    const signer = new Ed25519Signer(me.secretKey);
+    const a = { graphSeed: new Uint8Array(32).fill(1), seedCommitmentsHash: new Uint8Array(32).fill(2) };
+    const survivors = ['site-000', 'site-001', 'site-002'];
+    const signature = signer.sign(signedSurvivors(FED, ROUND, survivors, seedBinding(a)));
+    expect(ed25519Verify(me.publicKey, signedSurvivors(FED, ROUND, survivors, seedBinding(a)), signature)).toBe(true);
+    for (const b of [
+      { ...a, seedCommitmentsHash: new Uint8Array(32).fill(3) },
+      { ...a, graphSeed: new Uint8Array(32).fill(3) },
+    ]) {
+      expect(ed25519Verify(me.publicKey, signedSurvivors(FED, ROUND, survivors, seedBinding(b)), signature)).toBe(
+        false,
+      );
+    }
   });
 });
