@@ -21,7 +21,7 @@ describe('binary tables with schema-driven columns', () => {
     const spec = example('adult');
     const local = resolveTrainingPlan({ ...spec, privacy: { ...spec.privacy, mode: 'local' } });
     expect(local.rounds).toBe(FEDERATION_DEFAULTS.table.local.rounds);
-    expect(local.privacy).toMatchObject({ mode: 'local', localSteps: 1 });
+    expect(local.privacy).toMatchObject({ mode: 'local', localSteps: 1, sampleRate: 0.2 });
     const explicit = resolveTrainingPlan({
       ...spec,
       rounds: 20,
