@@ -45,6 +45,14 @@ export function register(program: Command): void {
     )
     .addOption(new Option('--threads <n>', 'native training threads').env('CONCORD_AGENT_THREADS').default('1'))
     .addOption(
+      new Option(
+        '--max-aborted-rounds <r>',
+        'stop after this many rounds in a row aborted after the graph-seed reveal (bounds a server redrawing the graph)',
+      )
+        .env('CONCORD_AGENT_MAX_ABORTED_ROUNDS')
+        .default('3'),
+    )
+    .addOption(
       new Option('--state-dir <dir>', 'keys, enrollment and local ledger')
         .env('CONCORD_AGENT_STATE_DIR')
         .default(DEFAULT_STATE_DIR),
@@ -54,6 +62,11 @@ export function register(program: Command): void {
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const device = parseChoiceFlag('--device', opts.device as string, DEVICES);
       const threads = parseNumberFlag('--threads', opts.threads as string, { min: 1, max: 256, integer: true });
+      const maxConsecutiveAborts = parseNumberFlag('--max-aborted-rounds', opts.maxAbortedRounds as string, {
+        min: 1,
+        max: 1000,
+        integer: true,
+      });
       const stateDir = opts.stateDir as string;
       const state = wrap(() => loadSiteState(stateDir));
       const { terms, accountant } = wrap(() => pinnedTerms(state, opts.accountant as string | undefined));
@@ -116,6 +129,7 @@ export function register(program: Command): void {
             onEvent: progress.onEvent,
             threads,
             device,
+            maxConsecutiveAborts,
           },
           { server: (opts.server as string | undefined) ?? state.server, ca, signal: abort.signal },
         );
