@@ -15,6 +15,7 @@ import { serverConfigSchema } from '../../apps/aggregator/src/config/config.sche
 import { sites } from '../../apps/aggregator/src/db/schema/sites.js';
 import { DatabaseRepository } from '../../apps/aggregator/src/repositories/database.repository.js';
 import { FederationRepository } from '../../apps/aggregator/src/repositories/federation.repository.js';
+import { SiteRepository } from '../../apps/aggregator/src/repositories/site.repository.js';
 import { openMigratedDatabase, startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
 import { EnrollmentService } from '../../apps/aggregator/src/services/enrollment.service.js';
 import { findBadSiteKeys } from '../../apps/aggregator/src/services/site-key-report.js';
@@ -142,7 +143,7 @@ describe('authentication reads keys the same way', () => {
     const socket = await connect(siteId);
     const answer = await hello(socket, siteId);
     expect(answer).toMatchObject({ ok: false, code: 'E_KEY_SMALL_ORDER' });
-    const findings = findBadSiteKeys(await server.app.get(FederationRepository).allSiteKeys());
+    const findings = findBadSiteKeys(await server.app.get(SiteRepository).allSiteKeys());
     expect(findings).toContainEqual({ siteId, federationId, field: 'identityPublicKey', code: 'E_KEY_SMALL_ORDER' });
     const [row] = await db.select().from(sites).where(eq(sites.id, siteId));
     expect(row.identityPublicKey).toBe(IDENTITY); // reported, not rewritten

@@ -15,7 +15,9 @@ import { preprocessDataset } from '@concord/datasets';
 import { openDatabase } from '../../apps/aggregator/src/db/client.js';
 import { rounds as roundsTable } from '../../apps/aggregator/src/db/schema/rounds.js';
 import { settingsFromSpec } from '../../apps/aggregator/src/federation/settings-from-spec.js';
+import { EnrollmentTokenRepository } from '../../apps/aggregator/src/repositories/enrollment-token.repository.js';
 import { FederationRepository } from '../../apps/aggregator/src/repositories/federation.repository.js';
+import { SiteRepository } from '../../apps/aggregator/src/repositories/site.repository.js';
 import { KeyRepository } from '../../apps/aggregator/src/repositories/key.repository.js';
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
 import { openMigratedDatabase } from '../../apps/aggregator/src/server.js';
@@ -82,7 +84,15 @@ describe.each(targets)('aggregator SIGKILLed mid-round on $name', ({ serverUrl, 
         name: 'crash',
         spec: settings as unknown as Record<string, unknown>,
       });
-      const enrollment = new EnrollmentService(federations, new KeyRepository(keyDir));
+      const enrollment = new EnrollmentService(
+        {
+          db: db.db,
+          federations,
+          sites: new SiteRepository(db.db),
+          tokens: new EnrollmentTokenRepository(db.db),
+        },
+        new KeyRepository(keyDir),
+      );
       const tokens = [];
       for (let i = 0; i < SITES; i++) tokens.push((await enrollment.issueToken(federation.id)).token);
       await db.close();

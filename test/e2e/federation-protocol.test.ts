@@ -21,6 +21,7 @@ import {
 import { MemoryBudgetGuard, runAgent } from '@concord/client-agent';
 import { serverConfigSchema } from '../../apps/aggregator/src/config/config.schema.js';
 import { FederationRepository } from '../../apps/aggregator/src/repositories/federation.repository.js';
+import { SiteRepository } from '../../apps/aggregator/src/repositories/site.repository.js';
 import { EnrollmentService, hashToken } from '../../apps/aggregator/src/services/enrollment.service.js';
 import { openMigratedDatabase, startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
 import { verifyPlanMessage } from '../../apps/client-agent/src/runtime/plan-check.js';
@@ -110,7 +111,7 @@ describe('enrollment', () => {
     expect([expired.status, expired.body.code]).toEqual([401, 'E_TOKEN_EXPIRED']);
     const bad = await enroll('x', 'not base64');
     expect([bad.status, bad.body.code]).toEqual([400, 'E_BAD_MESSAGE']);
-    const dump = JSON.stringify(await server.app.get(FederationRepository).sitesOf(federationId));
+    const dump = JSON.stringify(await server.app.get(SiteRepository).sitesOf(federationId));
     expect(dump).not.toContain(token);
     expect(hashToken(token)).toMatch(/^[0-9a-f]{64}$/);
   });

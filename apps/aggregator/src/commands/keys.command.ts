@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 import { CliError, parseChoiceFlag, printJson } from '@concord/cli';
 import type { Db } from '../db/client.js';
 import { ApiKeyRepository, API_KEY_ROLES } from '../repositories/api-key.repository.js';
-import { FederationRepository } from '../repositories/federation.repository.js';
+import { SiteRepository } from '../repositories/site.repository.js';
 import { DEFAULT_DATA_DIR, resolveDatabaseTarget } from '../cli/database-target.js';
 import { openMigratedDatabase } from '../server.js';
 import { ApiKeyService } from '../services/api-key.service.js';
@@ -86,7 +86,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A site key is bound to its site's federation, as the API binds it; a --federation that differs is refused. */
 async function siteFederation(db: Db, siteId: string, federation: string | undefined): Promise<string> {
-  const site = await new FederationRepository(db).getSite(siteId);
+  const site = await new SiteRepository(db).getSite(siteId);
   if (!site || (federation !== undefined && federation !== site.federationId)) {
     throw new CliError(`--site: no site ${siteId}${federation === undefined ? '' : ' in that federation'}`);
   }

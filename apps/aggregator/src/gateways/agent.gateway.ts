@@ -11,6 +11,7 @@ import type { ServerConfig } from '../config/config.schema.js';
 import { findNul } from '../guards/nul-input.js';
 import { AgentConnectionsRepository, type AgentSocket } from '../repositories/agent-connections.repository.js';
 import { FederationRepository } from '../repositories/federation.repository.js';
+import { SiteRepository } from '../repositories/site.repository.js';
 import { SERVER_CONFIG } from '../repositories/tokens.js';
 import { AgentAuthService, type PendingAuth } from '../services/agent-auth.service.js';
 import { AgentAdmission } from './agent-admission.js';
@@ -27,6 +28,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     @Inject(AgentAuthService) private readonly auth: AgentAuthService,
     @Inject(AgentConnectionsRepository) private readonly connections: AgentConnectionsRepository,
     @Inject(FederationRepository) private readonly federations: FederationRepository,
+    @Inject(SiteRepository) private readonly sites: SiteRepository,
     @Inject(SERVER_CONFIG) private readonly config: ServerConfig,
   ) {
     this.admission = new AgentAdmission({
@@ -89,7 +91,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
           }
           this.admission.admit(socket.conn as never);
           this.connections.add(pending.siteId, r.value.federationId, socket);
-          void this.federations.touchSite(pending.siteId, new Date()).catch(() => {});
+          void this.sites.touchSite(pending.siteId, new Date()).catch(() => {});
           ack({ ok: true });
         },
         () => {

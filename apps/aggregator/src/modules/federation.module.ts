@@ -5,10 +5,12 @@ import { RoundEngine } from '../federation/round-engine.js';
 import { AgentGateway } from '../gateways/agent.gateway.js';
 import { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
 import { DatabaseRepository } from '../repositories/database.repository.js';
+import { EnrollmentTokenRepository } from '../repositories/enrollment-token.repository.js';
 import { FederationRepository } from '../repositories/federation.repository.js';
 import { KeyRepository } from '../repositories/key.repository.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
 import { RoundRepository } from '../repositories/round.repository.js';
+import { SiteRepository } from '../repositories/site.repository.js';
 import { SERVER_CONFIG } from '../repositories/tokens.js';
 import { AgentAuthService } from '../services/agent-auth.service.js';
 import { EnrollmentService } from '../services/enrollment.service.js';
@@ -21,11 +23,11 @@ import { appLogger } from '../repositories/logger.repository.js';
 class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @Inject(FederationRunnerService) private readonly runner: FederationRunnerService,
-    @Inject(FederationRepository) private readonly federations: FederationRepository,
+    @Inject(SiteRepository) private readonly sites: SiteRepository,
   ) {}
   async onApplicationBootstrap(): Promise<void> {
     // report (never rewrite) enrolled keys that today's checks would refuse
-    for (const finding of findBadSiteKeys(await this.federations.allSiteKeys().catch(() => []))) {
+    for (const finding of findBadSiteKeys(await this.sites.allSiteKeys().catch(() => []))) {
       appLogger().warn(finding, 'an enrolled site key fails the key checks: re-enroll or revoke this site');
     }
     await this.runner.resumeActive();
@@ -44,45 +46,45 @@ class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
       useFactory: (config: ServerConfig) => new KeyRepository(config.keyDir),
       inject: [SERVER_CONFIG],
     },
-    {
-      provide: FederationRepository,
-      useFactory: (d: DatabaseRepository) => new FederationRepository(d.db),
-      inject: [DatabaseRepository],
-    },
-    {
-      provide: RoundRepository,
-      useFactory: (d: DatabaseRepository) => new RoundRepository(d.db),
-      inject: [DatabaseRepository],
-    },
-    {
-      provide: LedgerRepository,
-      useFactory: (d: DatabaseRepository) => new LedgerRepository(d.db),
-      inject: [DatabaseRepository],
-    },
+    ...[FederationRepository, SiteRepository, EnrollmentTokenRepository, RoundRepository, LedgerRepository].map(
+      (repository) => ({
+        provide: repository,
+        useFactory: (d: DatabaseRepository) => new repository(d.db),
+        inject: [DatabaseRepository],
+      }),
+    ),
     { provide: AgentConnectionsRepository, useFactory: () => new AgentConnectionsRepository() },
     {
       provide: AgentAuthService,
-      useFactory: (f: FederationRepository, k: KeyRepository) => new AgentAuthService(f, k),
-      inject: [FederationRepository, KeyRepository],
+      useFactory: (s: SiteRepository, k: KeyRepository) => new AgentAuthService(s, k),
+      inject: [SiteRepository, KeyRepository],
     },
     {
       provide: EnrollmentService,
-      useFactory: (f: FederationRepository, k: KeyRepository) => new EnrollmentService(f, k),
-      inject: [FederationRepository, KeyRepository],
+      useFactory: (
+        d: DatabaseRepository,
+        federations: FederationRepository,
+        sites: SiteRepository,
+        tokens: EnrollmentTokenRepository,
+        k: KeyRepository,
+      ) => new EnrollmentService({ db: d.db, federations, sites, tokens }, k),
+      inject: [DatabaseRepository, FederationRepository, SiteRepository, EnrollmentTokenRepository, KeyRepository],
     },
     {
       provide: RoundEngine,
       useFactory: (
         d: DatabaseRepository,
         federations: FederationRepository,
+        sites: SiteRepository,
         rounds: RoundRepository,
         ledger: LedgerRepository,
         keys: KeyRepository,
         connections: AgentConnectionsRepository,
-      ) => new RoundEngine({ db: d.db, federations, rounds, ledger, keys, connections }),
+      ) => new RoundEngine({ db: d.db, federations, sites, rounds, ledger, keys, connections }),
       inject: [
         DatabaseRepository,
         FederationRepository,
+        SiteRepository,
         RoundRepository,
         LedgerRepository,
         KeyRepository,
@@ -104,6 +106,8 @@ class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   exports: [
     KeyRepository,
     FederationRepository,
+    SiteRepository,
+    EnrollmentTokenRepository,
     RoundRepository,
     LedgerRepository,
     AgentConnectionsRepository,

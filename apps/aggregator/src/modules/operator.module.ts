@@ -20,7 +20,6 @@ import { KeyRepository } from '../repositories/key.repository.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
 import { AuditLogRepository } from '../repositories/audit-log.repository.js';
 import { EnrollmentTokenRepository } from '../repositories/enrollment-token.repository.js';
-import { FederationQueryRepository } from '../repositories/federation-query.repository.js';
 import { MetricRepository } from '../repositories/metric.repository.js';
 import { MetricsQueryRepository } from '../repositories/metrics-query.repository.js';
 import { ModelVersionRepository } from '../repositories/model-version.repository.js';
@@ -63,15 +62,7 @@ const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLi
       useFactory: (d: DatabaseRepository) => new ApiKeyRepository(d.db),
       inject: [DatabaseRepository],
     },
-    ...[
-      FederationQueryRepository,
-      EnrollmentTokenRepository,
-      SiteRepository,
-      RoundQueryRepository,
-      ModelVersionRepository,
-      MetricRepository,
-      AuditLogRepository,
-    ].map((repository) => ({
+    ...[RoundQueryRepository, ModelVersionRepository, MetricRepository, AuditLogRepository].map((repository) => ({
       provide: repository,
       useFactory: (d: DatabaseRepository) => new repository(d.db),
       inject: [DatabaseRepository],
@@ -84,13 +75,9 @@ const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLi
     },
     {
       provide: FederationsService,
-      useFactory: (
-        f: FederationRepository,
-        q: FederationQueryRepository,
-        a: AuditLogRepository,
-        r: FederationRunnerService,
-      ) => new FederationsService(f, q, a, r),
-      inject: [FederationRepository, FederationQueryRepository, AuditLogRepository, FederationRunnerService],
+      useFactory: (f: FederationRepository, a: AuditLogRepository, r: FederationRunnerService) =>
+        new FederationsService(f, a, r),
+      inject: [FederationRepository, AuditLogRepository, FederationRunnerService],
     },
     {
       provide: TokensService,
@@ -100,9 +87,9 @@ const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLi
     },
     {
       provide: BudgetsService,
-      useFactory: (f: FederationsService, r: FederationRepository, l: LedgerRepository, c: LedgerAuditCache) =>
-        new BudgetsService(f, r, l, c),
-      inject: [FederationsService, FederationRepository, LedgerRepository, LedgerAuditCache],
+      useFactory: (f: FederationsService, s: SiteRepository, l: LedgerRepository, c: LedgerAuditCache) =>
+        new BudgetsService(f, s, l, c),
+      inject: [FederationsService, SiteRepository, LedgerRepository, LedgerAuditCache],
     },
     {
       provide: SitesService,
@@ -122,8 +109,8 @@ const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLi
     },
     {
       provide: KeysService,
-      useFactory: (f: FederationRepository, k: ApiKeyService, a: AuditLogRepository) => new KeysService(f, k, a),
-      inject: [FederationRepository, ApiKeyService, AuditLogRepository],
+      useFactory: (s: SiteRepository, k: ApiKeyService, a: AuditLogRepository) => new KeysService(s, k, a),
+      inject: [SiteRepository, ApiKeyService, AuditLogRepository],
     },
     { provide: MetricsRepository, useFactory: () => new MetricsRepository() },
     {

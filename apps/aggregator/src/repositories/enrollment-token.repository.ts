@@ -1,13 +1,40 @@
 import { and, desc, eq, gt, isNotNull, isNull, lte, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { enrollmentTokens } from '../db/schema/enrollment-tokens.js';
+import type { Db, Executor } from '../db/client.js';
+import { enrollmentTokens, type EnrollmentToken } from '../db/schema/enrollment-tokens.js';
 import { countOf, paged, type Page } from './paging.js';
 
 export type TokenState = 'active' | 'used' | 'expired';
 
-/** Enrollment tokens as operators see them: listed without their hash, revoked by expiring them. */
+/**
+ * The `enrollment_tokens` table: one-time tokens (their SHA-256 only), issued, spent by one enrollment, listed to
+ * operators without their hash, revoked by expiring them.
+ */
 export class EnrollmentTokenRepository {
   constructor(private readonly db: Db) {}
+
+  async addToken(federationId: string, tokenHash: string, expiresAt: Date): Promise<void> {
+    await this.db.insert(enrollmentTokens).values({ federationId, tokenHash, expiresAt });
+  }
+
+  /** The token with this hash, its row locked until `tx` ends (so two concurrent uses cannot both spend it). */
+  async lockByHash(tx: Executor, tokenHash: string): Promise<EnrollmentToken | undefined> {
+    const [token] = await tx
+      .select()
+      .from(enrollmentTokens)
+      .where(eq(enrollmentTokens.tokenHash, tokenHash))
+      .for('update');
+    return token;
+  }
+
+  /** Marks an unused token used by `siteId`; false when it was spent already. */
+  async markUsed(tx: Executor, tokenId: string, siteId: string, now: Date): Promise<boolean> {
+    const spent = await tx
+      .update(enrollmentTokens)
+      .set({ usedAt: now, usedBySiteId: siteId })
+      .where(and(eq(enrollmentTokens.id, tokenId), isNull(enrollmentTokens.usedAt)))
+      .returning({ id: enrollmentTokens.id });
+    return spent.length === 1;
+  }
 
   listTokens(federationId: string, filter: { state?: TokenState }, now: Date, page: Page) {
     const conditions: SQL[] = [eq(enrollmentTokens.federationId, federationId)];

@@ -1,11 +1,94 @@
-import { and, asc, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import type { Db, Executor } from '../db/client.js';
 import { sites, type Site } from '../db/schema/sites.js';
 import { countOf, paged, type Page, type Paged } from './paging.js';
 
-/** Sites as operators see them: the paginated list and revocation. */
+/** What a site enrolls with (keys in their one canonical encoding, checked by the caller). */
+export interface NewSite {
+  identityPublicKey: string;
+  keyAgreementPublicKey: string;
+  capEpsilon: number;
+  capDelta: number;
+  name?: string;
+}
+
+/** The `sites` table: enrolled sites, their keys and caps; the operators' paginated list and revocation. */
 export class SiteRepository {
   constructor(private readonly db: Db) {}
+
+  async getSite(siteId: string): Promise<Site | undefined> {
+    const [row] = await this.db.select().from(sites).where(eq(sites.id, siteId));
+    return row;
+  }
+
+  sitesOf(federationId: string, ids?: readonly string[]): Promise<Site[]> {
+    const where = ids
+      ? and(eq(sites.federationId, federationId), inArray(sites.id, [...ids]))
+      : eq(sites.federationId, federationId);
+    return this.db.select().from(sites).where(where);
+  }
+
+  /** Every site's stored public keys (for the boot-time key report). */
+  allSiteKeys(): Promise<
+    { id: string; federationId: string; identityPublicKey: string; keyAgreementPublicKey: string }[]
+  > {
+    return this.db
+      .select({
+        id: sites.id,
+        federationId: sites.federationId,
+        identityPublicKey: sites.identityPublicKey,
+        keyAgreementPublicKey: sites.keyAgreementPublicKey,
+      })
+      .from(sites);
+  }
+
+  async touchSite(siteId: string, now: Date): Promise<void> {
+    await this.db.update(sites).set({ lastSeenAt: now }).where(eq(sites.id, siteId));
+  }
+
+  /**
+   * Which enrolled site (of any federation) already holds this identity or key-agreement key, or (in `federationId`)
+   * this name. Keys arrive in their one canonical encoding (checked by the caller): equal strings are equal bytes.
+   */
+  async conflictOf(
+    executor: Executor,
+    federationId: string,
+    site: NewSite,
+  ): Promise<'duplicate-key' | 'duplicate-agreement-key' | 'duplicate-name' | undefined> {
+    const [existing] = await executor
+      .select({ id: sites.id })
+      .from(sites)
+      .where(eq(sites.identityPublicKey, site.identityPublicKey));
+    if (existing) return 'duplicate-key';
+    const [sameAgreementKey] = await executor
+      .select({ id: sites.id })
+      .from(sites)
+      .where(eq(sites.keyAgreementPublicKey, site.keyAgreementPublicKey));
+    if (sameAgreementKey) return 'duplicate-agreement-key';
+    if (site.name !== undefined) {
+      const [sameName] = await executor
+        .select({ id: sites.id })
+        .from(sites)
+        .where(and(eq(sites.federationId, federationId), eq(sites.name, site.name)));
+      if (sameName) return 'duplicate-name';
+    }
+    return undefined;
+  }
+
+  async insert(executor: Executor, federationId: string, site: NewSite & { name: string }): Promise<Site> {
+    const [created] = await executor
+      .insert(sites)
+      .values({
+        federationId,
+        name: site.name,
+        identityPublicKey: site.identityPublicKey,
+        keyAgreementPublicKey: site.keyAgreementPublicKey,
+        capEpsilon: site.capEpsilon,
+        capDelta: site.capDelta,
+      })
+      .returning();
+    return created;
+  }
 
   listSites(federationId: string, filter: { status?: Site['status'] }, page: Page): Promise<Paged<Site>> {
     const where = and(

@@ -10,7 +10,7 @@ import {
   type AuthChallenge,
   type ErrorReply,
 } from '@concord/protocol';
-import type { FederationRepository } from '../repositories/federation.repository.js';
+import type { SiteRepository } from '../repositories/site.repository.js';
 import type { KeyRepository } from '../repositories/key.repository.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -41,7 +41,7 @@ export interface PendingAuth {
  */
 export class AgentAuthService {
   constructor(
-    private readonly federations: FederationRepository,
+    private readonly sites: Pick<SiteRepository, 'getSite'>,
     private readonly keys: KeyRepository,
   ) {}
 
@@ -62,7 +62,7 @@ export class AgentAuthService {
     if (parsed.data.siteId !== pending.siteId) return fail('E_BAD_MESSAGE', 'siteId differs from the handshake');
     if (pending.helloSeen) return fail('E_REPLAY', 'one auth:hello per connection');
     pending.helloSeen = true;
-    const site = await this.federations.getSite(pending.siteId);
+    const site = await this.sites.getSite(pending.siteId);
     if (!site) return fail('E_UNKNOWN_SITE', 'unknown site');
     if (site.status !== 'active') return fail('E_SITE_SUSPENDED', `site is ${site.status}`);
     // a key stored before keys were checked as points (see the boot-time report) cannot authenticate

@@ -1,5 +1,5 @@
-import type { FederationRepository } from '../repositories/federation.repository.js';
 import type { LedgerRepository } from '../repositories/ledger.repository.js';
+import type { SiteRepository } from '../repositories/site.repository.js';
 import { FederationSettingsSchema } from '../federation/settings.js';
 import type { ApiPrincipal } from './api-key.service.js';
 import type { FederationsService } from './federations.service.js';
@@ -10,7 +10,7 @@ import type { SiteAudit } from '../ledger/audit.js';
 export class BudgetsService {
   constructor(
     private readonly federations: Pick<FederationsService, 'get'>,
-    private readonly sites: Pick<FederationRepository, 'sitesOf'>,
+    private readonly sites: Pick<SiteRepository, 'sitesOf'>,
     private readonly ledger: Pick<LedgerRepository, 'exportLedger'>,
     private readonly audits: Pick<LedgerAuditCache, 'audit'>,
   ) {}

@@ -14,8 +14,26 @@ import {
   type PrivacyTerms,
 } from '@concord/protocol';
 import { FederationSettingsSchema, type FederationSettings } from '../federation/settings.js';
+import type { Db } from '../db/client.js';
+import type { Federation } from '../db/schema/federations.js';
+import type { Site } from '../db/schema/sites.js';
+import type { EnrollmentTokenRepository } from '../repositories/enrollment-token.repository.js';
 import type { FederationRepository } from '../repositories/federation.repository.js';
 import type { KeyRepository } from '../repositories/key.repository.js';
+import type { NewSite, SiteRepository } from '../repositories/site.repository.js';
+
+/** What enrollment reads and writes: the token, the federation and the new site commit in one transaction. */
+export interface EnrollmentDeps {
+  db: Pick<Db, 'transaction'>;
+  federations: Pick<FederationRepository, 'get'>;
+  sites: Pick<SiteRepository, 'conflictOf' | 'insert'>;
+  tokens: Pick<EnrollmentTokenRepository, 'addToken' | 'lockByHash' | 'markUsed'>;
+}
+
+type EnrollOutcome =
+  | { site: Site }
+  | { refused: 'unknown' | 'expired' | 'used' | 'duplicate-key' | 'duplicate-agreement-key' | 'duplicate-name' }
+  | { refused: 'federation'; reason: string };
 
 export type EnrollmentErrorCode =
   | 'E_BAD_MESSAGE'
@@ -78,7 +96,7 @@ export function hashToken(token: string): string {
 /** One-time enrollment tokens (only their SHA-256 is stored) and site registration. */
 export class EnrollmentService {
   constructor(
-    private readonly federations: FederationRepository,
+    private readonly deps: EnrollmentDeps,
     private readonly keys: KeyRepository,
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -87,7 +105,7 @@ export class EnrollmentService {
   async issueToken(federationId: string, ttlMs = DEFAULT_TOKEN_TTL_MS): Promise<{ token: string; expiresAt: Date }> {
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(this.clock().getTime() + ttlMs);
-    await this.federations.addToken(federationId, hashToken(token), expiresAt);
+    await this.deps.tokens.addToken(federationId, hashToken(token), expiresAt);
     return { token, expiresAt };
   }
 
@@ -99,7 +117,7 @@ export class EnrollmentService {
     }
     const { token, ed25519PublicKey, x25519PublicKey, cap, name } = parsed.data;
     checkKeys(ed25519PublicKey, x25519PublicKey);
-    const outcome = await this.federations.enrollWithToken(
+    const outcome = await this.enrollWithToken(
       hashToken(token),
       this.clock(),
       {
@@ -138,6 +156,38 @@ export class EnrollmentService {
   }
 
   /**
+   * Spends the token with this hash and enrolls the site, in one transaction (the token row is locked, so two
+   * concurrent uses cannot both succeed). Returns a reason instead of a site when the token cannot be used;
+   * `refuse` (why this site's federation refuses it, checked before anything is written) undefined: accepted.
+   */
+  private enrollWithToken(
+    tokenHash: string,
+    now: Date,
+    site: NewSite,
+    refuse: (federation: Federation) => string | undefined,
+  ): Promise<EnrollOutcome> {
+    const { db, federations, sites, tokens } = this.deps;
+    return db.transaction(async (tx): Promise<EnrollOutcome> => {
+      const token = await tokens.lockByHash(tx, tokenHash);
+      if (!token) return { refused: 'unknown' };
+      if (token.usedAt) return { refused: 'used' };
+      if (token.expiresAt.getTime() <= now.getTime()) return { refused: 'expired' };
+      const federation = await federations.get(token.federationId, tx);
+      const reason = federation ? refuse(federation) : undefined;
+      if (reason !== undefined) return { refused: 'federation', reason };
+      const conflict = await sites.conflictOf(tx, token.federationId, site);
+      if (conflict) return { refused: conflict };
+      const created = await sites.insert(tx, token.federationId, {
+        ...site,
+        name: site.name ?? `site-${token.id.slice(0, 8)}`,
+      });
+      if (!(await tokens.markUsed(tx, token.id, created.id, now)))
+        throw new Error('enrollment token was spent concurrently');
+      return { site: created };
+    });
+  }
+
+  /**
    * What a site needs of the federation's spec to prepare its data: the dataset schema it validates its records
    * against and the data-independent preprocessing, as a (minimal, valid) federation spec; and the privacy terms
    * it pins (mode, accountant, delta, clip norm, and in distributed mode the declared colluders c and the noise
@@ -146,7 +196,7 @@ export class EnrollmentService {
   private async siteSpec(
     federationId: string,
   ): Promise<{ spec?: EnrollResponse['spec']; terms?: EnrollResponse['terms'] }> {
-    const settings = FederationSettingsSchema.safeParse((await this.federations.get(federationId))?.spec);
+    const settings = FederationSettingsSchema.safeParse((await this.deps.federations.get(federationId))?.spec);
     if (!settings.success) return {};
     const terms = privacyTermsOf(settings.data);
     if (!settings.data.dataset) return { terms };

@@ -17,11 +17,12 @@ function services(status: Federation['status'] = 'active') {
       current = next;
     }),
     create: vi.fn(async (input: { name: string; status: Federation['status'] }) => ({ ...federation(), ...input })),
+    listFederations: vi.fn(),
   };
   const auditLog = { record: vi.fn(async () => {}) };
   const runner = { start: vi.fn(async () => ({}) as never) };
   const enrollment = { issueToken: vi.fn(async () => ({ token: 'SECRET-TOKEN', expiresAt: new Date(0) })) };
-  const federations = new FederationsService(repository, { listFederations: vi.fn() }, auditLog, runner);
+  const federations = new FederationsService(repository, auditLog, runner);
   const tokens = new TokensService(federations, enrollment, { listTokens: vi.fn(), revokeToken: vi.fn() }, auditLog);
   return { federations, tokens, auditLog, runner, enrollment };
 }

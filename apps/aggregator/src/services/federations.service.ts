@@ -4,7 +4,6 @@ import type { Federation } from '../db/schema/federations.js';
 import type { CreateFederationBody, FederationListQuery } from '../dtos/operator.dto.js';
 import { settingsFromSpec } from '../federation/settings-from-spec.js';
 import type { AuditLogRepository } from '../repositories/audit-log.repository.js';
-import type { FederationQueryRepository } from '../repositories/federation-query.repository.js';
 import type { FederationRepository } from '../repositories/federation.repository.js';
 import type { FederationRunnerService } from './federation-runner.service.js';
 import { firstLine, page, recordAction, type Actor } from './operator-common.js';
@@ -21,15 +20,14 @@ const TRANSITIONS: Record<FederationAction, { from: Federation['status'][]; to: 
 /** Federations and their lifecycle: create from a spec, pause, resume, archive; starting rounds when one goes active. */
 export class FederationsService {
   constructor(
-    private readonly federations: Pick<FederationRepository, 'get' | 'create' | 'setStatus'>,
-    private readonly queries: Pick<FederationQueryRepository, 'listFederations'>,
+    private readonly federations: Pick<FederationRepository, 'get' | 'create' | 'setStatus' | 'listFederations'>,
     private readonly auditLog: Pick<AuditLogRepository, 'record'>,
     private readonly runner: Pick<FederationRunnerService, 'start'>,
   ) {}
 
   /** The federations, or only `onlyId` (a federation-scoped key sees its own and no other). */
   list(q: FederationListQuery, onlyId?: string) {
-    return this.queries.listFederations({ status: q.status, id: onlyId }, page(q));
+    return this.federations.listFederations({ status: q.status, id: onlyId }, page(q));
   }
 
   /** The federation, or E_NOT_FOUND. Every per-federation resource starts here. */

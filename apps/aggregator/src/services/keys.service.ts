@@ -1,6 +1,6 @@
 import type { AuditListQuery, CreateKeyBody, KeyListQuery } from '../dtos/operator.dto.js';
 import type { AuditLogRepository } from '../repositories/audit-log.repository.js';
-import type { FederationRepository } from '../repositories/federation.repository.js';
+import type { SiteRepository } from '../repositories/site.repository.js';
 import type { ApiKeyService } from './api-key.service.js';
 import { isDatabaseUnavailable } from '../db/db-errors.js';
 import { page, recordAction, type Actor } from './operator-common.js';
@@ -9,7 +9,7 @@ import { OperatorError } from './operator-error.js';
 /** API keys (created, listed, revoked; the key is returned once) and the audit log of operator actions. */
 export class KeysService {
   constructor(
-    private readonly federations: Pick<FederationRepository, 'getSite'>,
+    private readonly sites: Pick<SiteRepository, 'getSite'>,
     private readonly apiKeys: Pick<ApiKeyService, 'create' | 'list' | 'revoke'>,
     private readonly auditLog: Pick<AuditLogRepository, 'record' | 'list'>,
   ) {}
@@ -18,7 +18,7 @@ export class KeysService {
     const b = { ...input };
     if (b.siteId !== undefined) {
       // a site key is bound to its site's federation, whatever the body says
-      const site = await this.federations.getSite(b.siteId);
+      const site = await this.sites.getSite(b.siteId);
       if (!site || (b.federationId !== undefined && b.federationId !== site.federationId)) {
         throw new OperatorError('E_BAD_REQUEST', `body.siteId: no site ${b.siteId} in that federation`, [
           { path: 'body.siteId', message: 'unknown site' },

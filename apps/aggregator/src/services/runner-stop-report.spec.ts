@@ -29,8 +29,8 @@ describe('a stopped round loop is reported once, never swallowed', () => {
           get: vi.fn(async () => federation as never),
           setStatus: vi.fn(async (_id: string, status: string) => void (federation.status = status)),
           create: vi.fn(),
+          listFederations: vi.fn(),
         },
-        { listFederations: vi.fn() },
         { record: vi.fn(async () => {}) },
         runner,
       );

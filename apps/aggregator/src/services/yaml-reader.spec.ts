@@ -12,8 +12,7 @@ const duplicate = 'rounds: 3\nrounds: 4\n';
 
 function restCreate(spec: string) {
   const service = new FederationsService(
-    { get: vi.fn(), create: vi.fn(), setStatus: vi.fn() },
-    { listFederations: vi.fn() },
+    { get: vi.fn(), create: vi.fn(), setStatus: vi.fn(), listFederations: vi.fn() },
     { record: vi.fn() },
     { start: vi.fn() },
   );

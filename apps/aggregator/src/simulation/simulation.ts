@@ -25,6 +25,7 @@ import { serverConfigSchema } from '../config/config.schema.js';
 import type { RoundReport } from '../federation/round-engine.js';
 import type { FederationSettings } from '../federation/settings.js';
 import { FederationRepository } from '../repositories/federation.repository.js';
+import { SiteRepository } from '../repositories/site.repository.js';
 import { KeyRepository } from '../repositories/key.repository.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
 import { openMigratedDatabase, startServer, type RunningServer } from '../server.js';
@@ -164,6 +165,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     database,
   });
   const federations = server.app.get(FederationRepository);
+  const siteRepository = server.app.get(SiteRepository);
   const enrollment = server.app.get(EnrollmentService);
   const runner = server.app.get(FederationRunnerService);
   const ledger = server.app.get(LedgerRepository);
@@ -242,7 +244,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       : undefined;
     const entries = await ledger.entries(federation.id);
     const verification = await ledger.verifyLedger(federation.id);
-    const sites = await federations.sitesOf(federation.id);
+    const sites = await siteRepository.sitesOf(federation.id);
     const nameOf = new Map(sites.map((s) => [s.id, s.name]));
     const phases = new Map<string, Phase[]>();
     for (const e of entries) {

@@ -1,7 +1,7 @@
 import { computeEpsilon, type AccountantName, type Phase } from '@concord/dp';
 import { privacyReceiptSchema, receiptTermsOf, type PrivacyReceipt, type RosterMember } from '@concord/protocol';
 import type { Site } from '../../db/schema/sites.js';
-import type { FederationRepository } from '../../repositories/federation.repository.js';
+import type { SiteRepository } from '../../repositories/site.repository.js';
 import type { LedgerRepository } from '../../repositories/ledger.repository.js';
 import { phaseOfReceipt } from '../../ledger/audit.js';
 import { buildPlan } from '../plan-builder.js';
@@ -49,13 +49,13 @@ export function nextRoundPhase(settings: FederationSettings, cohortSize: number,
  * drawing cohorts that would fail for lack of budget).
  */
 export async function sitesWithBudget(
-  deps: { federations: Pick<FederationRepository, 'sitesOf'>; ledger: Pick<LedgerRepository, 'entries'> },
+  deps: { sites: Pick<SiteRepository, 'sitesOf'>; ledger: Pick<LedgerRepository, 'entries'> },
   federationId: string,
   settings: FederationSettings,
   cohortSize: number,
   parameterCount: number,
 ): Promise<BudgetView> {
-  const sites = (await deps.federations.sitesOf(federationId)).filter((s) => s.status === 'active');
+  const sites = (await deps.sites.sitesOf(federationId)).filter((s) => s.status === 'active');
   const next = nextRoundPhase(settings, cohortSize, parameterCount);
   if (next === null) return { withBudget: new Set(sites.map((s) => s.id)), active: sites.length };
   const history = new Map<string, { phases: Phase[]; accountant: AccountantName }>();

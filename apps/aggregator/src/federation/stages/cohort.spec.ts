@@ -8,7 +8,7 @@ describe('openRound', () => {
     const connected = Array.from({ length: 30 }, (_, i) => `s${i}`);
     const { roster } = await openRound(
       {
-        federations: {
+        sites: {
           sitesOf: async (_f: string, ids: readonly string[]) =>
             ids.map((id) => ({
               id,

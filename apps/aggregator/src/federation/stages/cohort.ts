@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RosterMember } from '@concord/protocol';
 import type { Round } from '../../db/schema/rounds.js';
-import type { FederationRepository } from '../../repositories/federation.repository.js';
+import type { SiteRepository } from '../../repositories/site.repository.js';
 import type { RoundRepository } from '../../repositories/round.repository.js';
 import type { FederationSettings } from '../settings.js';
 
@@ -11,13 +11,13 @@ import type { FederationSettings } from '../settings.js';
  * persists the round as `open` with that cohort.
  */
 export async function openRound(
-  deps: { federations: Pick<FederationRepository, 'sitesOf'>; rounds: Pick<RoundRepository, 'lastReceipts' | 'open'> },
+  deps: { sites: Pick<SiteRepository, 'sitesOf'>; rounds: Pick<RoundRepository, 'lastReceipts' | 'open'> },
   federationId: string,
   settings: FederationSettings,
   connected: readonly string[],
 ): Promise<{ round: Round; roster: RosterMember[] }> {
   const cohortIds = shuffle(connected).slice(0, settings.cohort.maxSites);
-  const sites = await deps.federations.sitesOf(federationId, cohortIds);
+  const sites = await deps.sites.sitesOf(federationId, cohortIds);
   const active = sites.filter((s) => s.status === 'active');
   const heads = await deps.rounds.lastReceipts(federationId);
   const roster: RosterMember[] = active.map((s) => ({

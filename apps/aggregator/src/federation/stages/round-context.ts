@@ -7,6 +7,7 @@ import type { FederationRepository } from '../../repositories/federation.reposit
 import type { KeyRepository } from '../../repositories/key.repository.js';
 import type { LedgerRepository } from '../../repositories/ledger.repository.js';
 import type { RoundRepository } from '../../repositories/round.repository.js';
+import type { SiteRepository } from '../../repositories/site.repository.js';
 import type { StageDrop } from '../secagg-session.js';
 import type { FederationSettings } from '../settings.js';
 
@@ -51,6 +52,7 @@ export interface RunSummary {
 export interface RoundEngineDeps {
   db: Db;
   federations: FederationRepository;
+  sites: SiteRepository;
   rounds: RoundRepository;
   ledger: LedgerRepository;
   keys: KeyRepository;

@@ -43,8 +43,8 @@ function deps(sites: Site[], connected: string[], entries: unknown[] = []) {
   return {
     reasons,
     deps: {
+      sites: { sitesOf: async () => sites },
       federations: {
-        sitesOf: async () => sites,
         setStatusReason: async (_id: string, r: { code: string; message: string } | null) => void reasons.push(r),
       },
       ledger: { entries: async () => entries as never },

@@ -2,12 +2,14 @@ import type { FederationStatusReason } from '../../db/schema/federations.js';
 import type { AgentConnectionsRepository } from '../../repositories/agent-connections.repository.js';
 import type { FederationRepository } from '../../repositories/federation.repository.js';
 import type { LedgerRepository } from '../../repositories/ledger.repository.js';
+import type { SiteRepository } from '../../repositories/site.repository.js';
 import { appLogger } from '../../repositories/logger.repository.js';
 import type { FederationSettings } from '../settings.js';
 import { sitesWithBudget } from './budget.js';
 
 export interface WaitingDeps {
-  federations: Pick<FederationRepository, 'sitesOf' | 'setStatusReason'>;
+  federations: Pick<FederationRepository, 'setStatusReason'>;
+  sites: Pick<SiteRepository, 'sitesOf'>;
   ledger: Pick<LedgerRepository, 'entries'>;
   connections: Pick<AgentConnectionsRepository, 'connectedSites'>;
 }
