@@ -3,6 +3,10 @@
  * k as recommended (params.ts) and k = n - 1. Prints per-stage client and server times, bytes each client sends
  * relative to the raw 4 MB update, and the mask-expansion speed of the native kernel vs node:crypto side by side.
  *
+ * Before the table: the graph-seed flip (stages S1-S2, seed-flip.ts) at the same n, whose cost does not depend on d:
+ * per client, one commitment signed, n commitment signatures verified and n reveals hashed; on the server the same
+ * verifications. SECAGG_BENCH_ONLY=seed times it alone.
+ *
  * Dropouts happen after key sharing (before masked input): the case that costs the server most, since it must
  * rebuild each dropped client's key and remove its pairwise masks. Env: SECAGG_BENCH_N, SECAGG_BENCH_D to shrink.
  */
@@ -11,6 +15,8 @@ import nacl from 'tweetnacl';
 import {
   SecAggClient,
   SecAggServer,
+  SeedFlipClient,
+  SeedFlipServer,
   loadNativeMaskExpander,
   nativeLoadError,
   nodeMaskExpander,
@@ -41,6 +47,60 @@ const ms = (t0: number) => performance.now() - t0;
 const fmt = (x: number) => x.toFixed(1).padStart(8);
 
 let expander: MaskExpander = nodeMaskExpander;
+
+/** Stages S1-S2 for N clients: median client ms per step and server ms (receive + close) per stage. */
+function seedFlipCost(threshold: number) {
+  const keys = Array.from({ length: N }, () => nacl.sign.keyPair());
+  const roster = keys.map((kp, i) => ({ clientId: `c${String(i).padStart(5, '0')}`, identityPublicKey: kp.publicKey }));
+  const params = { federationId: 'bench', roundId: 'seed', roster, threshold };
+  const clients = keys.map(
+    (kp, i) =>
+      new SeedFlipClient({
+        ...params,
+        clientId: roster[i].clientId,
+        identitySecretKey: kp.secretKey,
+        randomBytes: (n) => new Uint8Array(randomBytes(n)),
+      }),
+  );
+  const server = new SeedFlipServer(params);
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  const commitMs: number[] = [];
+  const revealMs: number[] = [];
+  const finishMs: number[] = [];
+  let t0 = performance.now();
+  const commits = clients.map((c) => {
+    const t = performance.now();
+    const m = c.commit();
+    commitMs.push(ms(t));
+    return m;
+  });
+  t0 = performance.now();
+  for (const m of commits) server.receiveCommit(m);
+  const { message: list } = server.closeCommits();
+  const serverCommits = ms(t0);
+  const reveals = clients.map((c) => {
+    const t = performance.now();
+    const m = c.reveal(list);
+    revealMs.push(ms(t));
+    return m;
+  });
+  t0 = performance.now();
+  for (const m of reveals) server.receiveReveal(m);
+  const { message: all } = server.closeReveals();
+  const serverReveals = ms(t0);
+  for (const c of clients) {
+    const t = performance.now();
+    c.finish(all);
+    finishMs.push(ms(t));
+  }
+  const client = [median(commitMs), median(revealMs), median(finishMs)];
+  const fmt = (x: number) => x.toFixed(2).padStart(8);
+  console.log(
+    `seed flip (S1-S2), n=${N}: client ms (median) commit ${fmt(client[0])} reveal ${fmt(client[1])} finish ` +
+      `${fmt(client[2])} total ${fmt(client[0] + client[1] + client[2])} | server ms commits ${fmt(serverCommits)} ` +
+      `reveals ${fmt(serverReveals)}`,
+  );
+}
 
 async function expanderSpeed() {
   const loaded = await loadNativeMaskExpander();
@@ -172,6 +232,9 @@ async function main() {
         .map((x) => x.toFixed(1))
         .join(' ')}`,
   );
+  const only = process.env.SECAGG_BENCH_ONLY; // e.g. "30:0.1", or "seed" for the seed flip alone
+  seedFlipCost(Math.floor(N / 2) + 1);
+  if (only === 'seed') return;
   await expanderSpeed();
   const design = recommendedNeighbours({ clients: N, dropoutRate: 0.1 });
   const heavy = recommendedNeighbours({ clients: N, dropoutRate: 0.3 });
@@ -192,7 +255,6 @@ async function main() {
   console.log(
     '   k    t drop | client ms: advert   share  masked  consis  unmask   total | server ms: advert   share  masked  consis  unmask | bytes/raw | outcome',
   );
-  const only = process.env.SECAGG_BENCH_ONLY; // e.g. "30:0.1"
   for (const [k, t, dropout] of plans) {
     if (only && only !== `${k}:${dropout}`) continue;
     const r = await runOnce(k, t, dropout);
