@@ -21,7 +21,7 @@ import {
 } from '@concord/protocol';
 import { SecAggServer, SeedFlipServer } from '@concord/secagg';
 import { AgentRuntime, type AgentEvent, type RuntimeHandlers } from '../../apps/client-agent/src/index.js';
-import { FileBudgetGuard, LEDGER_FILE } from '../../apps/client-agent/src/services/local-ledger.service.js';
+import { FileBudgetGuard, LEDGER_FILE } from '../../apps/client-agent/src/services/budget/file-budget-guard.js';
 
 export const MODEL = {
   inputSize: 4,

@@ -145,7 +145,7 @@ describe('rogue aggregator, distributed federation (pinned c = 1)', () => {
   });
 
   it('a fresh agent on the same ledger refuses a round at or below the last one it charged (E_ROUND_ORDER)', async () => {
-    const { FileBudgetGuard } = await import('../../apps/client-agent/src/services/local-ledger.service.js');
+    const { FileBudgetGuard } = await import('../../apps/client-agent/src/services/budget/file-budget-guard.js');
     const reopened = FileBudgetGuard.open({
       stateDir: target.stateDir,
       cap: target.budget.cap,

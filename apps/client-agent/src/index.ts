@@ -1,5 +1,6 @@
 export {};
 export * from './runtime/context.js';
-export * from './runtime/memory-budget.js';
+export * from './services/budget/budget-guard.js';
+export * from './services/budget/memory-budget-guard.js';
 export * from './runtime/agent-runtime.js';
 export * from './transport/agent-transport.js';

@@ -5,7 +5,7 @@ import { type Command, Option } from 'commander';
 import { DEFAULT_STATE_DIR, loadSiteState, lowerCap, pinnedTerms, saveSiteState } from '../keys/site-state.js';
 import { loadCsvDataset, loadMnistShard, parseShard, preprocess } from '../data/load-data.js';
 import { runAgent } from '../transport/agent-transport.js';
-import { FileBudgetGuard } from '../services/local-ledger.service.js';
+import { FileBudgetGuard } from '../services/budget/file-budget-guard.js';
 import { readText } from '../cli/read-text.js';
 import { createProgressReporter, progressModeFor } from '../services/progress.js';
 

@@ -1,10 +1,10 @@
 /**
  * What the agent's commands hand the runtime (the contract between `concord-agent run` and the round logic).
- * Keys, data and the local ledger are the site's machinery (commands/, keys/, data/, services/); the runtime only
- * uses them through these interfaces.
+ * Keys, data and the local ledger are the site's machinery (commands/, keys/, data/, services/budget/); the
+ * runtime only uses them through these interfaces.
  */
-import type { AccountantName, Phase } from '@concord/dp';
-import type { PrivacyReceipt, PrivacyTerms } from '@concord/protocol';
+import type { PrivacyTerms } from '@concord/protocol';
+import type { BudgetGuard } from '../services/budget/budget-guard.js';
 
 export interface AgentIdentity {
   siteId: string;
@@ -28,27 +28,6 @@ export interface TrainingData {
   labels: Float32Array;
   count: number;
   featureCount: number;
-}
-
-/** One round's privacy cost: exactly @concord/dp's Phase (subsampled Gaussian, or the distributed discrete Gaussian). */
-export type ChargePhase = Phase;
-
-/**
- * The site's own budget guard and ledger. The runtime calls `check` when a plan arrives (a plan that does not fit
- * is refused with E_CAP_EXCEEDED, whatever the aggregator asks), then `record` once the whole masked-input message
- * is built and validated and BEFORE it leaves the site (so a malformed route never costs budget, a crash never
- * loses a charge, and a charge recorded for a round that later failed stays counted).
- */
-export interface BudgetGuard {
-  /** The cap in force now ((epsilon, delta) over every round the site ever joins). Put in every receipt. */
-  readonly cap: { epsilon: number; delta: number };
-  /** How the site composes its history; must be the pinned accountant (plans are refused otherwise). */
-  readonly accountant: AccountantName;
-  check(phase: ChargePhase): { fits: boolean; epsilonBefore: number; epsilonAfter: number };
-  /** The highest round number charged so far (0 when none): plans at or below it are refused. */
-  lastChargedRound(): number;
-  /** Durably records a signed receipt (with its phase and round number) before the update is sent. */
-  record(entry: { receipt: PrivacyReceipt; signature: string; phase: ChargePhase; roundNumber: number }): Promise<void>;
 }
 
 export type AgentEvent =

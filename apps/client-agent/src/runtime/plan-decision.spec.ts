@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PrivacyTerms, TrainingPlan } from '@concord/protocol';
-import { decidePlan, type BudgetView } from './plan-decision.js';
+import type { BudgetView } from '../services/budget/budget-guard.js';
+import { decidePlan } from './plan-decision.js';
 import { PlanRefusal } from './plan-check.js';
 
 const TERMS: PrivacyTerms = { mode: 'local', accountant: 'rdp', delta: 1e-5, clipNorm: 1 };

@@ -16,7 +16,7 @@
  * - derives the charge (libs/dp Phase) from the execution object, never from the plan a second time, so the
  *   sample rate, steps and noise the site runs are exactly those it pays for.
  */
-import type { AccountantName, Phase } from '@concord/dp';
+import type { Phase } from '@concord/dp';
 import { distributedShareVariance } from '@concord/dp';
 import {
   collusionMargin,
@@ -25,6 +25,7 @@ import {
   type PrivacyTerms,
   type TrainingPlan,
 } from '@concord/protocol';
+import type { BudgetView } from '../services/budget/budget-guard.js';
 import { PlanRefusal } from './plan-check.js';
 
 /** Refusal codes of the plan decision (each a PlanRefusal code). */
@@ -95,15 +96,6 @@ export interface PlanDecision {
   receiptTerms: ReturnType<typeof receiptTermsOf>;
   epsilonBefore: number;
   epsilonAfter: number;
-}
-
-/** What the decision needs of the site's budget guard. */
-export interface BudgetView {
-  readonly cap: { epsilon: number; delta: number };
-  readonly accountant: AccountantName;
-  check(phase: Phase): { fits: boolean; epsilonBefore: number; epsilonAfter: number };
-  /** the highest round number the site has charged (0 when none) */
-  lastChargedRound(): number;
 }
 
 /** The charge of one execution, in @concord/dp's Phase shape: the only place a charge is computed. */

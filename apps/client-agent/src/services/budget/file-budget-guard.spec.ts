@@ -5,8 +5,8 @@ import { computeEpsilon } from '@concord/dp';
 import { receiptHash, signReceipt, type PrivacyReceipt } from '@concord/protocol';
 import * as fs from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { generateSiteKeys } from '../keys/site-state.js';
-import { FileBudgetGuard, LEDGER_FILE } from './local-ledger.service.js';
+import { generateSiteKeys } from '../../keys/site-state.js';
+import { FileBudgetGuard, LEDGER_FILE } from './file-budget-guard.js';
 
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof fs>();

@@ -1,10 +1,10 @@
-import { checkBudget, type AccountantName, type Phase } from '@concord/dp';
+import type { AccountantName } from '@concord/dp';
 import type { PrivacyReceipt } from '@concord/protocol';
-import type { BudgetGuard, ChargePhase } from './context.js';
+import { checkAgainstCap, type BudgetCheck, type BudgetGuard, type ChargePhase } from './budget-guard.js';
 
 /**
  * A budget guard that keeps the site's history in memory: for simulations and tests, where the "site" lives as
- * long as the process. It enforces the cap exactly as the file-backed ledger does (libs/dp checkBudget over the
+ * long as the process. It enforces the cap exactly as the file-backed ledger does (checkAgainstCap over the
  * whole history plus the plan).
  */
 export class MemoryBudgetGuard implements BudgetGuard {
@@ -21,13 +21,8 @@ export class MemoryBudgetGuard implements BudgetGuard {
     return this.lastRound;
   }
 
-  check(phase: ChargePhase) {
-    return checkBudget({
-      history: this.history as Phase[],
-      plan: [phase as Phase],
-      cap: this.cap,
-      accountant: this.accountant,
-    });
+  check(phase: ChargePhase): BudgetCheck {
+    return checkAgainstCap(this.history, phase, this.cap, this.accountant);
   }
 
   async record(entry: {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { checkBudget, type AccountantName, type Phase } from '@concord/dp';
 import { parsePrivacyReceipt, verifyReceiptSignature, type PrivacyReceipt } from '@concord/protocol';
 import { z } from 'zod';
-import type { BudgetGuard, ChargePhase } from '../runtime/context.js';
+import { checkAgainstCap, type BudgetCheck, type BudgetGuard, type ChargePhase } from './budget-guard.js';
 
 export const LEDGER_FILE = 'ledger.jsonl';
 
@@ -100,8 +100,8 @@ export class FileBudgetGuard implements BudgetGuard {
     return checkBudget({ history: [], plan: this.phases(), cap: this.cap, accountant: this.accountant }).epsilonAfter;
   }
 
-  check(phase: ChargePhase): { fits: boolean; epsilonBefore: number; epsilonAfter: number } {
-    return checkBudget({ history: this.phases(), plan: [phase as Phase], cap: this.cap, accountant: this.accountant });
+  check(phase: ChargePhase): BudgetCheck {
+    return checkAgainstCap(this.phases(), phase, this.cap, this.accountant);
   }
 
   /** The highest round number charged (0 when none; entries written before round numbers were kept count 0). */
