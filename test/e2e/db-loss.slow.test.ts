@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../apps/aggregator/src/services/api-key.service.js';
 import { FederationRunnerService } from '../../apps/aggregator/src/services/federation-runner.service.js';
-import { runSimulation, type SimulationResult } from '../../apps/aggregator/src/simulation/simulation.js';
+import type { SimulationResult } from '../../apps/aggregator/src/simulation/sim-options.js';
+import { runSimulation } from '../../apps/aggregator/src/simulation/simulation.js';
 import { canMakePgCluster, makePgCluster, type PgCluster } from '../support/pg-cluster.js';
 
 const DB = 'concord_dbloss';

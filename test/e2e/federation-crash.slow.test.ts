@@ -22,7 +22,7 @@ import { KeyRepository } from '../../apps/aggregator/src/repositories/key.reposi
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
 import { openMigratedDatabase } from '../../apps/aggregator/src/server.js';
 import { EnrollmentService } from '../../apps/aggregator/src/services/enrollment.service.js';
-import { splitMnist } from '../../apps/aggregator/src/simulation/simulation.js';
+import { splitMnist } from '../../apps/aggregator/src/simulation/sim-settings.js';
 import { runSimSite } from '../../apps/aggregator/src/simulation/sim-site.js';
 import { CONCORD_BIN, startCli, stopChild } from '../support/cli.js';
 import { openTestServerDatabase, type TestDatabase } from '../support/databases.js';

@@ -4,7 +4,8 @@
  * site whose cap cannot cover one round, refused at enrollment.
  */
 import { describe, expect, it } from 'vitest';
-import { runSimulation, type SimulationOptions } from '../../apps/aggregator/src/simulation/simulation.js';
+import type { SimulationOptions } from '../../apps/aggregator/src/simulation/sim-options.js';
+import { runSimulation } from '../../apps/aggregator/src/simulation/simulation.js';
 
 const base: SimulationOptions = {
   sites: 3,

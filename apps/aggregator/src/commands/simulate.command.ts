@@ -3,7 +3,8 @@ import { type Command, Option } from 'commander';
 import { parseFederationSpecText } from '@concord/fedopt';
 import { FEDERATION_DEFAULTS } from '@concord/protocol';
 import { CliError, parseChoiceFlag, parseNumberFlag, printJson } from '@concord/cli';
-import { runSimulation, type SimulationResult } from '../simulation/simulation.js';
+import type { SimulationResult } from '../simulation/sim-options.js';
+import { runSimulation } from '../simulation/simulation.js';
 import { writeSimulationOutputs } from '../simulation/outputs.js';
 import { SIM_DATASETS } from '../simulation/sim-table.js';
 

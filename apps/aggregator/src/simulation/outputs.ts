@@ -11,7 +11,7 @@ import {
   WATERMARK_SCHEME,
   writeSafetensors,
 } from '@concord/watermark';
-import type { SimulationResult } from './simulation.js';
+import type { SimulationResult } from './sim-options.js';
 
 /**
  * `--out DIR`: the final model with the owner watermark (model.safetensors), the owner key (watermark-key.json,

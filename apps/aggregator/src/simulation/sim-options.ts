@@ -1,0 +1,72 @@
+/** What a simulation is asked (SimulationOptions) and what it answers (SimulationResult). */
+import type { AgentEvent } from '@concord/client-agent';
+import type { BinaryMetrics } from '@concord/datasets';
+import type { WatermarkKey } from '@concord/watermark';
+import type { RoundReport } from '../federation/round-engine.js';
+import type { FederationSettings } from '../federation/settings.js';
+import type { KeyRepository } from '../repositories/key.repository.js';
+import type { RunningServer } from '../server.js';
+import type { SimDataset } from './sim-table.js';
+
+export type DpMode = 'none' | 'local' | 'distributed';
+
+export interface SimulationOptions {
+  /** mnist (default), or a vendored table: adult, mammography (tables.ts: public schema, binary task) */
+  dataset?: SimDataset;
+  sites: number;
+  /** rounds to release; undefined: the plan's default for the dataset and mode */
+  rounds?: number;
+  partition: string;
+  mode: DpMode;
+  epsilon: number;
+  delta: number;
+  accountant: 'rdp' | 'prv';
+  dropout: number;
+  seed: number;
+  /** SecAgg+ neighbours per site (even, or sites-1); default ~2 log2 n */
+  secaggNeighbours?: number;
+  databaseUrl?: string;
+  /** 'workers' (default): one worker thread per site; 'inline': same thread (tests run TypeScript sources) */
+  agents?: 'workers' | 'inline';
+  /** per-site overrides for inline agents (tests): a dropout schedule, a different cap */
+  site?: (index: number) => { dropout?: number | (() => number); cap?: { epsilon: number; delta: number } };
+  /** a federation spec (`--spec FILE`): its fields apply where the options above do not set them */
+  spec?: Record<string, unknown>;
+  /** last-minute override of the resolved settings (tests) */
+  settings?: (defaults: FederationSettings) => FederationSettings;
+  onRound?: (report: RoundReport) => void;
+  onSiteEvent?: (site: string, event: AgentEvent) => void;
+  /** keep the server running after the rounds (the demo) */
+  keepRunning?: boolean;
+  /** called once the aggregator listens and the federation exists, before the sites start */
+  onReady?: (server: RunningServer, federationId: string) => Promise<void> | void;
+}
+
+export interface SimulationResult {
+  federationId: string;
+  mode: DpMode;
+  rounds: number;
+  failedRounds: number;
+  accuracy: number;
+  loss: number;
+  /** binary tables: ROC AUC, PR AUC, log-loss of the final model on the server's reference (test) set */
+  binary?: BinaryMetrics;
+  /** rows of the server's reference set */
+  testCount: number;
+  /** max over sites of the epsilon the ledger's receipts compose to (0 with no DP) */
+  epsilon: number;
+  delta: number;
+  perSiteEpsilon: Record<string, number>;
+  ledgerVerified: boolean;
+  ledgerEntries: number;
+  seconds: number;
+  roundReports: RoundReport[];
+  weights: Float32Array;
+  settings: FederationSettings;
+  server: RunningServer;
+  /** the aggregator's signing key (for ownership certificates) */
+  keys: KeyRepository;
+  /** the federation's owner watermark key (embedded by the engine every round), when watermarking is on */
+  watermarkKey?: WatermarkKey;
+  close(): Promise<void>;
+}
