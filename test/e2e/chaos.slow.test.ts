@@ -1,7 +1,9 @@
 /**
- * A short `npm run chaos` (issue 16): at most 10 faults in at most 5 minutes against real processes on a throwaway
+ * A short `npm run chaos` (issue 16): at most 8 faults started within 3 minutes against real processes on a throwaway
  * database of the PostgreSQL server in DATABASE_URL (skipped without one): every fault recovered, every audit
- * clean, no charge lost or doubled. The long run is recorded in docs/benchmarks.md.
+ * clean, no charge lost or doubled. An agent killed during training can hold its round until the engine's training
+ * timeout (300 s), so a fault may take that long to recover: usually 4-5 minutes in all, at worst about 9.
+ * The long run is recorded in docs/benchmarks.md.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { expect, it } from 'vitest';
 
 const serverUrl = process.env.DATABASE_URL;
 
-it.skipIf(!serverUrl)('survives 8 random faults: audits clean, nothing lost or doubled', { timeout: 420_000 }, () => {
+it.skipIf(!serverUrl)('survives 8 random faults: audits clean, nothing lost or doubled', { timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'concord-chaos-test-'));
   try {
     const out = join(dir, 'chaos.json');
@@ -24,11 +26,11 @@ it.skipIf(!serverUrl)('survives 8 random faults: audits clean, nothing lost or d
         '--faults',
         '8',
         '--minutes',
-        '4',
+        '3',
         '--sites',
         '3',
         '--recover-s',
-        '90',
+        '320',
         '--seed',
         '7',
         '--database-url',
@@ -36,7 +38,7 @@ it.skipIf(!serverUrl)('survives 8 random faults: audits clean, nothing lost or d
         '--json',
         out,
       ],
-      { encoding: 'utf8', timeout: 400_000 },
+      { encoding: 'utf8', timeout: 590_000 },
     );
     expect(run.status, `${run.stdout}\n${run.stderr.slice(-4000)}`).toBe(0);
     const report = JSON.parse(readFileSync(out, 'utf8')) as {
