@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverConfigSchema } from '../../apps/aggregator/src/config/config.schema.js';
 import { settingsFromSpec } from '../../apps/aggregator/src/federation/settings-from-spec.js';
 import { FederationRepository } from '../../apps/aggregator/src/repositories/federation.repository.js';
 import { EnrollmentService } from '../../apps/aggregator/src/services/enrollment.service.js';
 import { openMigratedDatabase, startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
+import { loopbackServerConfig } from '../../apps/aggregator/src/simulation/loopback-config.js';
 
 export interface TestAggregator {
   server: RunningServer;
@@ -23,18 +23,7 @@ export async function startTestAggregator(): Promise<TestAggregator> {
   process.env.CONCORD_NO_AUTORUN = '1';
   const database = await openMigratedDatabase({ dataDir: 'memory' });
   const server = await startServer({
-    config: serverConfigSchema.parse({
-      port: 0,
-      host: '127.0.0.1',
-      keyDir,
-      dataDir: 'memory',
-      logLevel: 'silent',
-      noAutorun: true,
-      // tests run many agents from one loopback address
-      agentPreAuthConnectionsPerIp: 100_000,
-      agentPreAuthMessagesPerMinutePerIp: 10_000_000,
-      enrollPerMinutePerIp: 1_000_000,
-    }),
+    config: loopbackServerConfig(keyDir),
     database,
   });
   return {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { CliError, parseNumberFlag, printJson } from '@concord/cli';
+import { FEDERATION_STATUSES } from '../db/schema/federations.js';
 import { addConnectionOptions, ApiClient, type ConnectionFlags, resolveConnection, seg } from '../cli/api-client.js';
 import {
   describeProgress,
@@ -48,16 +49,7 @@ export function register(program: Command): void {
     federation
       .command('list')
       .description('list federations, newest first')
-      .addOption(
-        new Option('--status <status>', 'only this status').choices([
-          'draft',
-          'active',
-          'paused',
-          'completed',
-          'exhausted',
-          'archived',
-        ]),
-      )
+      .addOption(new Option('--status <status>', 'only this status').choices(FEDERATION_STATUSES))
       .addOption(new Option('--limit <n>', 'at most this many').default('50')),
   ).action(async (flags: ConnectionFlags & { status?: string; limit: string }) => {
     const limit = parseNumberFlag('--limit', flags.limit, { integer: true, min: 1, max: 500 });

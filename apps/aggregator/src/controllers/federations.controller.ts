@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { FEDERATION_STATUSES } from '../db/schema/federations.js';
 import { ApiKeyGuard, Principal, Roles, ScopedFilter } from '../guards/api-key.guard.js';
 import { ZodPipe } from '../pipes/zod.pipe.js';
 import type { ApiPrincipal } from '../services/api-key.service.js';
@@ -26,7 +27,7 @@ export class FederationsController {
   @Get()
   @Roles('operator', 'auditor')
   @ScopedFilter()
-  @ApiPagedQuery({ status: ['draft', 'active', 'paused', 'completed', 'exhausted', 'archived'] })
+  @ApiPagedQuery({ status: [...FEDERATION_STATUSES] })
   list(
     @Query(new ZodPipe(FederationListQuerySchema, 'query')) query: FederationListQuery,
     @Principal() actor: ApiPrincipal,

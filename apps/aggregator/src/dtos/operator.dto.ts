@@ -3,6 +3,7 @@
  * code and the path of each bad field. The OpenAPI document describes the same shapes (see dtos/openapi.ts).
  */
 import { z } from 'zod';
+import { FEDERATION_STATUSES } from '../db/schema/federations.js';
 import { API_KEY_ROLES } from '../repositories/api-key.repository.js';
 
 const uuid = z.string().uuid();
@@ -13,7 +14,7 @@ export const PageQuerySchema = z.object({
 });
 
 export const FederationListQuerySchema = PageQuerySchema.extend({
-  status: z.enum(['draft', 'active', 'paused', 'completed', 'exhausted', 'archived']).optional(),
+  status: z.enum(FEDERATION_STATUSES).optional(),
 });
 
 export const CreateFederationBodySchema = z

@@ -3,6 +3,7 @@
  * carry more fields than documented, never fewer.
  */
 import { z } from 'zod';
+import { FEDERATION_STATUSES } from '../db/schema/federations.js';
 
 export const uuid = z.string().describe('uuid');
 export const timestamp = z.string().describe('ISO 8601 date-time');
@@ -12,7 +13,7 @@ export const Federation = z.looseObject({
   id: uuid,
   name: z.string(),
   spec: z.record(z.string(), z.unknown()).describe('the resolved federation settings'),
-  status: z.enum(['draft', 'active', 'paused', 'completed', 'exhausted', 'archived']),
+  status: z.enum(FEDERATION_STATUSES),
   statusReason: reason.nullable().describe('why the federation is not progressing right now; null when it is'),
   createdAt: timestamp,
   updatedAt: timestamp,

@@ -8,10 +8,12 @@ import {
   DEFAULT_MAX_COLLUDERS,
   DistributedPlanSchema,
   DistributedPrivacyPlanSchema,
+  EncodingPlanSchema,
   FederationDatasetSchema,
   LocalPrivacyPlanSchema,
   ModelSpecWireSchema,
   NonePrivacyPlanSchema,
+  OptimizationPlanSchema,
   PreprocessPlanSchema,
   SERVER_OPTIMIZER_NAMES,
 } from '@concord/protocol';
@@ -44,14 +46,7 @@ export const FederationSettingsSchema = z
         .strict(),
       NonePrivacyPlanSchema,
     ]),
-    optimization: z
-      .object({
-        learningRate: positive,
-        momentum: z.number().min(0).lt(1),
-        proximalMu: z.number().min(0),
-        classWeight: positive.lt(1e6).optional(),
-      })
-      .strict(),
+    optimization: OptimizationPlanSchema,
     /** server optimizer (libs/fedopt; Reddi et al. 2021), its state saved with every model version */
     server: z
       .object({
@@ -66,7 +61,7 @@ export const FederationSettingsSchema = z
     preprocess: PreprocessPlanSchema.default({ steps: [] }),
     /** what each site's data looks like (from the federation spec); sent to sites at enrollment so they validate it */
     dataset: FederationDatasetSchema.optional(),
-    encoding: z.object({ clip: positive, scaleBits: z.number().int().min(0).max(24) }).strict(),
+    encoding: EncodingPlanSchema,
     timeouts: z
       .object({
         planMs: z.number().int().min(100),

@@ -10,14 +10,11 @@ import { chargeFor, type AuditOptions, type Charge } from './config.js';
 import { auditModel, deriveSeed, drawCoins } from './synthetic.js';
 import { runDistributedWhiteBox, runLocalWhiteBox } from './white-box.js';
 
-export interface AuditResult {
-  mode: AuditOptions['mode'];
-  canaries: number;
-  rounds: number;
-  steps: number;
-  sampleRate: number;
-  records: number;
-  sites: number;
+/** The audit's outcome, with the options it ran under (echoed for the report). */
+export interface AuditResult extends Pick<
+  AuditOptions,
+  'mode' | 'canaries' | 'rounds' | 'steps' | 'sampleRate' | 'records' | 'sites'
+> {
   parameters: number;
   removeNoise: boolean;
   charged: Charge;

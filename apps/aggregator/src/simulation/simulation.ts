@@ -9,7 +9,6 @@ import { Worker } from 'node:worker_threads';
 import type { AgentEvent } from '@concord/client-agent';
 import { binaryMetrics } from '@concord/datasets';
 import { evaluate, predict } from '@concord/native';
-import { serverConfigSchema } from '../config/config.schema.js';
 import type { RoundReport } from '../federation/round-engine.js';
 import { FederationRepository } from '../repositories/federation.repository.js';
 import { KeyRepository } from '../repositories/key.repository.js';
@@ -18,6 +17,7 @@ import { SiteRepository } from '../repositories/site.repository.js';
 import { openMigratedDatabase, startServer, type RunningServer } from '../server.js';
 import { EnrollmentService } from '../services/enrollment.service.js';
 import { FederationRunnerService } from '../services/federation-runner.service.js';
+import { loopbackServerConfig } from './loopback-config.js';
 import { perSiteEpsilonOf } from './sim-epsilon.js';
 import type { SimulationOptions, SimulationResult } from './sim-options.js';
 import { simulationInputs } from './sim-settings.js';
@@ -35,18 +35,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   const keyDir = mkdtempSync(join(tmpdir(), 'concord-sim-keys-'));
   const database = await openMigratedDatabase({ databaseUrl: o.databaseUrl, dataDir: 'memory' });
   const server: RunningServer = await startServer({
-    config: serverConfigSchema.parse({
-      port: 0,
-      host: '127.0.0.1',
-      keyDir,
-      dataDir: 'memory',
-      logLevel: 'silent',
-      noAutorun: true,
-      // every simulated site connects and enrolls from this one loopback address at once
-      agentPreAuthConnectionsPerIp: 100_000,
-      agentPreAuthMessagesPerMinutePerIp: 10_000_000,
-      enrollPerMinutePerIp: 1_000_000,
-    }),
+    config: loopbackServerConfig(keyDir),
     database,
   });
   const federations = server.app.get(FederationRepository);

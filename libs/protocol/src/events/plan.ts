@@ -88,6 +88,20 @@ export const PrivacyPlanSchema = z.discriminatedUnion('mode', [
 ]);
 export type PrivacyPlan = z.infer<typeof PrivacyPlanSchema>;
 
+/** The site's local optimizer in a plan (and in the aggregator's stored settings, which hold the same block). */
+export const OptimizationPlanSchema = z
+  .object({
+    learningRate: positive,
+    momentum: z.number().min(0).lt(1),
+    proximalMu: z.number().min(0),
+    /** binary tables: the positive class's loss-gradient weight, applied before clipping (absent: 1) */
+    classWeight: positive.lt(1e6).optional(),
+  })
+  .strict();
+
+/** Fixed-point encoding of the update in local/none modes: clip each value to [-clip, clip], scale 2^scaleBits. */
+export const EncodingPlanSchema = z.object({ clip: positive, scaleBits: z.number().int().min(0).max(24) }).strict();
+
 export const RosterMemberSchema = z
   .object({
     siteId: id,
@@ -111,17 +125,8 @@ export const TrainingPlanSchema = z
     expiresAt: z.iso.datetime(),
     model: z.object({ spec: ModelSpecWireSchema, parameterCount: z.number().int().min(1), sha256: hex64 }).strict(),
     privacy: PrivacyPlanSchema,
-    optimization: z
-      .object({
-        learningRate: positive,
-        momentum: z.number().min(0).lt(1),
-        proximalMu: z.number().min(0),
-        /** binary tables: the positive class's loss-gradient weight, applied before clipping (absent: 1) */
-        classWeight: positive.lt(1e6).optional(),
-      })
-      .strict(),
-    /** Fixed-point encoding of the update in local/none modes: clip each value to [-clip, clip], scale 2^scaleBits. */
-    encoding: z.object({ clip: positive, scaleBits: z.number().int().min(0).max(24) }).strict(),
+    optimization: OptimizationPlanSchema,
+    encoding: EncodingPlanSchema,
     secagg: z
       .object({
         threshold: z.number().int().min(2),

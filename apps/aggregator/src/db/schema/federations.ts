@@ -10,6 +10,8 @@ export const federationStatus = pgEnum('federation_status', [
   'exhausted',
   'archived',
 ]);
+/** Every federation status, the one list the API, its OpenAPI document and the CLI take theirs from. */
+export const FEDERATION_STATUSES = federationStatus.enumValues;
 
 /** A coded, human-readable reason attached to a federation's status. */
 export interface FederationStatusReason {

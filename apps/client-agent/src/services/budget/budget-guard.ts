@@ -11,6 +11,14 @@ export interface BudgetCheck {
   epsilonAfter: number;
 }
 
+/** One charge as a guard records it: the site's signed receipt, its phase and the plan's round number. */
+export interface BudgetRecord {
+  receipt: PrivacyReceipt;
+  signature: string;
+  phase: ChargePhase;
+  roundNumber: number;
+}
+
 /**
  * The site's own budget guard and ledger (one interface; FileBudgetGuard keeps the history in a signed file beside
  * the site's keys, MemoryBudgetGuard in memory for simulations and tests). The runtime calls `check` when a plan
@@ -27,7 +35,7 @@ export interface BudgetGuard {
   /** The highest round number charged so far (0 when none): plans at or below it are refused. */
   lastChargedRound(): number;
   /** Durably records a signed receipt (with its phase and round number) before the update is sent. */
-  record(entry: { receipt: PrivacyReceipt; signature: string; phase: ChargePhase; roundNumber: number }): Promise<void>;
+  record(entry: BudgetRecord): Promise<void>;
 }
 
 /** What the plan decision reads of a guard (it never records). */

@@ -3,7 +3,13 @@ import { dirname, join } from 'node:path';
 import { checkBudget, type AccountantName, type Phase } from '@concord/dp';
 import { parsePrivacyReceipt, verifyReceiptSignature, type PrivacyReceipt } from '@concord/protocol';
 import { z } from 'zod';
-import { checkAgainstCap, type BudgetCheck, type BudgetGuard, type ChargePhase } from './budget-guard.js';
+import {
+  checkAgainstCap,
+  type BudgetCheck,
+  type BudgetGuard,
+  type BudgetRecord,
+  type ChargePhase,
+} from './budget-guard.js';
 
 export const LEDGER_FILE = 'ledger.jsonl';
 
@@ -109,12 +115,7 @@ export class FileBudgetGuard implements BudgetGuard {
     return this.entries.reduce((m, e) => Math.max(m, e.roundNumber ?? 0), 0);
   }
 
-  async record(entry: {
-    receipt: PrivacyReceipt;
-    signature: string;
-    phase: ChargePhase;
-    roundNumber: number;
-  }): Promise<void> {
+  async record(entry: BudgetRecord): Promise<void> {
     const line: LocalLedgerEntry = { ...entry, recordedAt: new Date().toISOString() };
     const created = !existsSync(this.file);
     const fd = openSync(this.file, 'a', 0o600);

@@ -1,6 +1,12 @@
 import type { AccountantName } from '@concord/dp';
 import type { PrivacyReceipt } from '@concord/protocol';
-import { checkAgainstCap, type BudgetCheck, type BudgetGuard, type ChargePhase } from './budget-guard.js';
+import {
+  checkAgainstCap,
+  type BudgetCheck,
+  type BudgetGuard,
+  type BudgetRecord,
+  type ChargePhase,
+} from './budget-guard.js';
 
 /**
  * A budget guard that keeps the site's history in memory: for simulations and tests, where the "site" lives as
@@ -25,12 +31,7 @@ export class MemoryBudgetGuard implements BudgetGuard {
     return checkAgainstCap(this.history, phase, this.cap, this.accountant);
   }
 
-  async record(entry: {
-    receipt: PrivacyReceipt;
-    signature: string;
-    phase: ChargePhase;
-    roundNumber: number;
-  }): Promise<void> {
+  async record(entry: BudgetRecord): Promise<void> {
     this.history.push(entry.phase);
     this.lastRound = Math.max(this.lastRound, entry.roundNumber);
     this.receipts.push({ receipt: entry.receipt, signature: entry.signature });
