@@ -106,7 +106,7 @@ export class RoundEngine {
   }
 
   private async currentModel(federationId: string, settings: FederationSettings) {
-    const latest = await this.deps.rounds.latestModel(federationId);
+    const latest = await this.deps.models.latestModel(federationId);
     const p = parameterCount(settings.model);
     if (latest?.weights) {
       return {
@@ -120,7 +120,7 @@ export class RoundEngine {
     // a binary table: logistic regression from zero, output bias from the public class prior (libs/fedopt)
     initializeTableModel(settings.dataset, settings.model, weights);
     const bytes = float32ToBytes(weights);
-    await this.deps.rounds.insertModel({
+    await this.deps.models.insertModel({
       federationId,
       roundId: null,
       version: 0,

@@ -9,6 +9,8 @@ import { EnrollmentTokenRepository } from '../repositories/enrollment-token.repo
 import { FederationRepository } from '../repositories/federation.repository.js';
 import { KeyRepository } from '../repositories/key.repository.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
+import { MetricRepository } from '../repositories/metric.repository.js';
+import { ModelVersionRepository } from '../repositories/model-version.repository.js';
 import { RoundRepository } from '../repositories/round.repository.js';
 import { SiteRepository } from '../repositories/site.repository.js';
 import { SERVER_CONFIG } from '../repositories/tokens.js';
@@ -46,13 +48,19 @@ class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
       useFactory: (config: ServerConfig) => new KeyRepository(config.keyDir),
       inject: [SERVER_CONFIG],
     },
-    ...[FederationRepository, SiteRepository, EnrollmentTokenRepository, RoundRepository, LedgerRepository].map(
-      (repository) => ({
-        provide: repository,
-        useFactory: (d: DatabaseRepository) => new repository(d.db),
-        inject: [DatabaseRepository],
-      }),
-    ),
+    ...[
+      FederationRepository,
+      SiteRepository,
+      EnrollmentTokenRepository,
+      RoundRepository,
+      ModelVersionRepository,
+      MetricRepository,
+      LedgerRepository,
+    ].map((repository) => ({
+      provide: repository,
+      useFactory: (d: DatabaseRepository) => new repository(d.db),
+      inject: [DatabaseRepository],
+    })),
     { provide: AgentConnectionsRepository, useFactory: () => new AgentConnectionsRepository() },
     {
       provide: AgentAuthService,
@@ -77,15 +85,19 @@ class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
         federations: FederationRepository,
         sites: SiteRepository,
         rounds: RoundRepository,
+        models: ModelVersionRepository,
+        metrics: MetricRepository,
         ledger: LedgerRepository,
         keys: KeyRepository,
         connections: AgentConnectionsRepository,
-      ) => new RoundEngine({ db: d.db, federations, sites, rounds, ledger, keys, connections }),
+      ) => new RoundEngine({ db: d.db, federations, sites, rounds, models, metrics, ledger, keys, connections }),
       inject: [
         DatabaseRepository,
         FederationRepository,
         SiteRepository,
         RoundRepository,
+        ModelVersionRepository,
+        MetricRepository,
         LedgerRepository,
         KeyRepository,
         AgentConnectionsRepository,
@@ -109,6 +121,8 @@ class FederationLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
     SiteRepository,
     EnrollmentTokenRepository,
     RoundRepository,
+    ModelVersionRepository,
+    MetricRepository,
     LedgerRepository,
     AgentConnectionsRepository,
     EnrollmentService,

@@ -62,7 +62,7 @@ const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLi
       useFactory: (d: DatabaseRepository) => new ApiKeyRepository(d.db),
       inject: [DatabaseRepository],
     },
-    ...[RoundQueryRepository, ModelVersionRepository, MetricRepository, AuditLogRepository].map((repository) => ({
+    ...[RoundQueryRepository, AuditLogRepository].map((repository) => ({
       provide: repository,
       useFactory: (d: DatabaseRepository) => new repository(d.db),
       inject: [DatabaseRepository],

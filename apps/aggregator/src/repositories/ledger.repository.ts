@@ -189,6 +189,23 @@ export class LedgerRepository {
     return options.limit === undefined ? query : query.limit(options.limit);
   }
 
+  /** Each site's newest charged receipt (sequence and hash): the chain head its next receipt must extend. */
+  async lastReceipts(federationId: string): Promise<Map<string, { sequence: number; receiptHash: string }>> {
+    const rows = await this.db
+      .select({
+        siteId: privacyLedger.siteId,
+        seq: privacyLedger.seq,
+        receipt: privacyLedger.receipt,
+        hash: privacyLedger.receiptHash,
+      })
+      .from(privacyLedger)
+      .where(eq(privacyLedger.federationId, federationId))
+      .orderBy(privacyLedger.seq);
+    const heads = new Map<string, { sequence: number; receiptHash: string }>();
+    for (const r of rows) heads.set(r.siteId, { sequence: r.receipt.sequence, receiptHash: r.hash });
+    return heads;
+  }
+
   /** Every site's identity public key in the federation (site id -> base64 raw Ed25519 key). */
   async publicKeys(federationId: string): Promise<Map<string, string>> {
     const rows = await this.db

@@ -1,13 +1,34 @@
 import { and, desc, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import type { Db, Executor } from '../db/client.js';
 import { modelVersions, type ModelVersion } from '../db/schema/model-versions.js';
 import { countOf, paged, type Page, type Paged } from './paging.js';
 
 export type ModelVersionSummary = Omit<ModelVersion, 'weights' | 'optimizerState'>;
 
-/** Released model versions as operators see them: the list (without weights) and one version with its weights. */
+/**
+ * The `model_versions` table: the engine's newest model and each released version (written in the release
+ * transaction); operators' list (without weights) and one version with its weights.
+ */
 export class ModelVersionRepository {
   constructor(private readonly db: Db) {}
+
+  /** The newest model version (weights included), if any. */
+  async latestModel(federationId: string): Promise<ModelVersion | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(modelVersions)
+      .where(eq(modelVersions.federationId, federationId))
+      .orderBy(desc(modelVersions.version))
+      .limit(1);
+    return row;
+  }
+
+  async insertModel(
+    row: Omit<typeof modelVersions.$inferInsert, 'id' | 'createdAt'>,
+    executor: Executor = this.db,
+  ): Promise<void> {
+    await executor.insert(modelVersions).values(row);
+  }
 
   listModels(federationId: string, page: Page): Promise<Paged<ModelVersionSummary>> {
     const where = eq(modelVersions.federationId, federationId);

@@ -1,14 +1,11 @@
-import { and, desc, eq, inArray, max, sql } from 'drizzle-orm';
+import { and, eq, inArray, max, sql } from 'drizzle-orm';
 import type { Db, Executor } from '../db/client.js';
-import { metrics } from '../db/schema/metrics.js';
-import { modelVersions, type ModelVersion } from '../db/schema/model-versions.js';
-import { privacyLedger } from '../db/schema/privacy-ledger.js';
 import { roundParticipants, type RoundParticipant } from '../db/schema/round-participants.js';
 import { rounds, type Round, type RoundState, type StageTimings } from '../db/schema/rounds.js';
 
 const UNFINISHED: RoundState[] = ['open', 'training', 'unmasking', 'aggregated'];
 
-/** Rounds (the persisted state machine), their participants, model versions and metrics. */
+/** Rounds (the persisted state machine) and their participants (`rounds`, `round_participants`). */
 export class RoundRepository {
   constructor(private readonly db: Db) {}
 
@@ -88,53 +85,5 @@ export class RoundRepository {
       .from(rounds)
       .where(and(eq(rounds.federationId, federationId), eq(rounds.state, 'released')));
     return Number(n);
-  }
-
-  /** The newest model version (weights included), if any. */
-  async latestModel(federationId: string): Promise<ModelVersion | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(modelVersions)
-      .where(eq(modelVersions.federationId, federationId))
-      .orderBy(desc(modelVersions.version))
-      .limit(1);
-    return row;
-  }
-
-  async insertModel(
-    row: Omit<typeof modelVersions.$inferInsert, 'id' | 'createdAt'>,
-    executor: Executor = this.db,
-  ): Promise<void> {
-    await executor.insert(modelVersions).values(row);
-  }
-
-  async recordMetrics(
-    federationId: string,
-    roundId: string | null,
-    values: Record<string, number>,
-    labels: Record<string, string> = {},
-    executor: Executor = this.db,
-  ): Promise<void> {
-    const rows = Object.entries(values)
-      .filter(([, v]) => Number.isFinite(v))
-      .map(([name, value]) => ({ federationId, roundId, name, value, labels }));
-    if (rows.length > 0) await executor.insert(metrics).values(rows);
-  }
-
-  /** Each site's newest charged receipt (sequence and hash): the chain head its next receipt must extend. */
-  async lastReceipts(federationId: string): Promise<Map<string, { sequence: number; receiptHash: string }>> {
-    const rows = await this.db
-      .select({
-        siteId: privacyLedger.siteId,
-        seq: privacyLedger.seq,
-        receipt: privacyLedger.receipt,
-        hash: privacyLedger.receiptHash,
-      })
-      .from(privacyLedger)
-      .where(eq(privacyLedger.federationId, federationId))
-      .orderBy(privacyLedger.seq);
-    const heads = new Map<string, { sequence: number; receiptHash: string }>();
-    for (const r of rows) heads.set(r.siteId, { sequence: r.receipt.sequence, receiptHash: r.hash });
-    return heads;
   }
 }

@@ -16,8 +16,8 @@ describe('openRound', () => {
               identityPublicKey: `key-${id}`,
             })) as never,
         },
+        ledger: { lastReceipts: async () => new Map([['s1', { sequence: 4, receiptHash: 'h' }]]) },
         rounds: {
-          lastReceipts: async () => new Map([['s1', { sequence: 4, receiptHash: 'h' }]]),
           open: async (_f: string, ids: readonly string[]) => {
             opened.push([...ids]);
             return { id: 'r', number: 1 } as never;

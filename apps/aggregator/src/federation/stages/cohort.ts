@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { RosterMember } from '@concord/protocol';
 import type { Round } from '../../db/schema/rounds.js';
-import type { SiteRepository } from '../../repositories/site.repository.js';
+import type { LedgerRepository } from '../../repositories/ledger.repository.js';
 import type { RoundRepository } from '../../repositories/round.repository.js';
+import type { SiteRepository } from '../../repositories/site.repository.js';
 import type { FederationSettings } from '../settings.js';
 
 /**
@@ -11,7 +12,11 @@ import type { FederationSettings } from '../settings.js';
  * persists the round as `open` with that cohort.
  */
 export async function openRound(
-  deps: { sites: Pick<SiteRepository, 'sitesOf'>; rounds: Pick<RoundRepository, 'lastReceipts' | 'open'> },
+  deps: {
+    sites: Pick<SiteRepository, 'sitesOf'>;
+    ledger: Pick<LedgerRepository, 'lastReceipts'>;
+    rounds: Pick<RoundRepository, 'open'>;
+  },
   federationId: string,
   settings: FederationSettings,
   connected: readonly string[],
@@ -19,7 +24,7 @@ export async function openRound(
   const cohortIds = shuffle(connected).slice(0, settings.cohort.maxSites);
   const sites = await deps.sites.sitesOf(federationId, cohortIds);
   const active = sites.filter((s) => s.status === 'active');
-  const heads = await deps.rounds.lastReceipts(federationId);
+  const heads = await deps.ledger.lastReceipts(federationId);
   const roster: RosterMember[] = active.map((s) => ({
     siteId: s.id,
     identityPublicKey: s.identityPublicKey,

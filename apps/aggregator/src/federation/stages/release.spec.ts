@@ -20,10 +20,10 @@ describe('releaseModel', () => {
         if (state === 'released') expect(executor).toBe(db.tx);
         log.push(`state ${state}`);
       },
-      insertModel: async (...args: unknown[]) => inTx('insert model')(...args),
       setParticipant: async (...args: unknown[]) => inTx('participants completed')(...args),
-      recordMetrics: async (...args: unknown[]) => inTx('metrics')(...args),
     };
+    const models = { insertModel: async (...args: unknown[]) => inTx('insert model')(...args) };
+    const metrics = { recordMetrics: async (...args: unknown[]) => inTx('metrics')(...args) };
     const ctx = fakeContext(['a', 'b', 'c']);
     const p = parameterCount(settings.model);
     const weights = new Float32Array(p).fill(0.5);
@@ -32,6 +32,8 @@ describe('releaseModel', () => {
       {
         db,
         rounds: rounds as never,
+        models: models as never,
+        metrics: metrics as never,
         keys: { watermarkKey: () => ({}) as never },
         connections: fakeConnections(log, () => null),
       },

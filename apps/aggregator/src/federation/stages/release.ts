@@ -4,6 +4,8 @@ import { embedWatermark } from '@concord/watermark';
 import type { Db } from '../../db/client.js';
 import type { AgentConnectionsRepository } from '../../repositories/agent-connections.repository.js';
 import type { KeyRepository } from '../../repositories/key.repository.js';
+import type { MetricRepository } from '../../repositories/metric.repository.js';
+import type { ModelVersionRepository } from '../../repositories/model-version.repository.js';
 import type { RoundRepository } from '../../repositories/round.repository.js';
 import { applyServerUpdate } from '../server-optimizer.js';
 import { sha256Hex, type RoundContext, type RunHooks } from './round-context.js';
@@ -25,7 +27,9 @@ export interface Released {
 export async function releaseModel(
   deps: {
     db: Pick<Db, 'transaction'>;
-    rounds: Pick<RoundRepository, 'setState' | 'insertModel' | 'setParticipant' | 'recordMetrics'>;
+    rounds: Pick<RoundRepository, 'setState' | 'setParticipant'>;
+    models: Pick<ModelVersionRepository, 'insertModel'>;
+    metrics: Pick<MetricRepository, 'recordMetrics'>;
     keys: Pick<KeyRepository, 'watermarkKey'>;
     connections: Pick<AgentConnectionsRepository, 'broadcast'>;
   },
@@ -60,7 +64,7 @@ export async function releaseModel(
   const bytes = float32ToBytes(updated.weights);
   const modelVersion = input.version + 1;
   await deps.db.transaction(async (tx) => {
-    await deps.rounds.insertModel(
+    await deps.models.insertModel(
       {
         federationId,
         roundId: round.id,
@@ -77,7 +81,7 @@ export async function releaseModel(
     await deps.rounds.setParticipant(round.id, survivors, { stage: 'completed' }, tx);
     ctx.lap('aggregate');
     await deps.rounds.setState(round.id, 'released', { stageTimings: ctx.timings }, tx);
-    await deps.rounds.recordMetrics(
+    await deps.metrics.recordMetrics(
       federationId,
       round.id,
       {

@@ -6,6 +6,8 @@ import type { AgentConnectionsRepository } from '../../repositories/agent-connec
 import type { FederationRepository } from '../../repositories/federation.repository.js';
 import type { KeyRepository } from '../../repositories/key.repository.js';
 import type { LedgerRepository } from '../../repositories/ledger.repository.js';
+import type { MetricRepository } from '../../repositories/metric.repository.js';
+import type { ModelVersionRepository } from '../../repositories/model-version.repository.js';
 import type { RoundRepository } from '../../repositories/round.repository.js';
 import type { SiteRepository } from '../../repositories/site.repository.js';
 import type { StageDrop } from '../secagg-session.js';
@@ -54,6 +56,8 @@ export interface RoundEngineDeps {
   federations: FederationRepository;
   sites: SiteRepository;
   rounds: RoundRepository;
+  models: ModelVersionRepository;
+  metrics: MetricRepository;
   ledger: LedgerRepository;
   keys: KeyRepository;
   connections: AgentConnectionsRepository;
