@@ -23,7 +23,7 @@ import { EnrollmentTokenRepository } from '../repositories/enrollment-token.repo
 import { MetricRepository } from '../repositories/metric.repository.js';
 import { MetricsQueryRepository } from '../repositories/metrics-query.repository.js';
 import { ModelVersionRepository } from '../repositories/model-version.repository.js';
-import { RoundQueryRepository } from '../repositories/round-query.repository.js';
+import { RoundRepository } from '../repositories/round.repository.js';
 import { SiteRepository } from '../repositories/site.repository.js';
 import { MetricsRepository } from '../repositories/metrics.repository.js';
 import { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
@@ -62,7 +62,7 @@ const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLi
       useFactory: (d: DatabaseRepository) => new ApiKeyRepository(d.db),
       inject: [DatabaseRepository],
     },
-    ...[RoundQueryRepository, AuditLogRepository].map((repository) => ({
+    ...[AuditLogRepository].map((repository) => ({
       provide: repository,
       useFactory: (d: DatabaseRepository) => new repository(d.db),
       inject: [DatabaseRepository],
@@ -99,8 +99,8 @@ const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLi
     },
     {
       provide: RoundsService,
-      useFactory: (f: FederationsService, r: RoundQueryRepository, m: MetricRepository) => new RoundsService(f, r, m),
-      inject: [FederationsService, RoundQueryRepository, MetricRepository],
+      useFactory: (f: FederationsService, r: RoundRepository, m: MetricRepository) => new RoundsService(f, r, m),
+      inject: [FederationsService, RoundRepository, MetricRepository],
     },
     {
       provide: ModelsService,

@@ -1,6 +1,6 @@
 import type { MetricListQuery, RoundListQuery } from '../dtos/operator.dto.js';
 import type { MetricRepository } from '../repositories/metric.repository.js';
-import type { RoundQueryRepository } from '../repositories/round-query.repository.js';
+import type { RoundRepository } from '../repositories/round.repository.js';
 import type { FederationsService } from './federations.service.js';
 import { page } from './operator-common.js';
 import { OperatorError } from './operator-error.js';
@@ -9,7 +9,7 @@ import { OperatorError } from './operator-error.js';
 export class RoundsService {
   constructor(
     private readonly federations: Pick<FederationsService, 'get'>,
-    private readonly rounds: Pick<RoundQueryRepository, 'listRounds' | 'round' | 'participantCounts'>,
+    private readonly rounds: Pick<RoundRepository, 'listRounds' | 'round' | 'participantCounts'>,
     private readonly metrics: Pick<MetricRepository, 'listMetrics'>,
   ) {}
 
