@@ -11,6 +11,7 @@ import { computeEpsilon } from '@concord/dp';
 import { receiptHash, signReceipt } from '@concord/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
+import { SiteRepository } from '../../apps/aggregator/src/repositories/site.repository.js';
 import { auditLedger } from '../../apps/aggregator/src/ledger/audit.js';
 import { createFixture, nextCharge, type Fixture } from './ledger-fixtures.js';
 import { CONCORD_BIN, runCli } from '../support/cli.js';
@@ -51,7 +52,10 @@ for (const target of databaseTargets()) {
     }
 
     async function audit(federationId: string, expectHead?: string) {
-      const [entries, publicKeys] = await Promise.all([ledger.entries(federationId), ledger.publicKeys(federationId)]);
+      const [entries, publicKeys] = await Promise.all([
+        ledger.entries(federationId),
+        new SiteRepository(database.db).identityKeys(federationId),
+      ]);
       return auditLedger({ entries, publicKeys, expectHead });
     }
 

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { openDatabase, type Database } from '../../apps/aggregator/src/db/client.js';
 import { verifyLedgerEntries } from '../../apps/aggregator/src/ledger/verify.js';
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
+import { SiteRepository } from '../../apps/aggregator/src/repositories/site.repository.js';
 import { openTestPglite, openTestServerDatabase, type TestDatabase } from '../support/databases.js';
 import { createFixture, nextCharge } from './ledger-fixtures.js';
 
@@ -50,7 +51,7 @@ async function measure(database: TestDatabase): Promise<Record<string, string>> 
   const [verification, verifySeconds] = await time(() => ledger.verifyLedger(sequential.federationId));
   if (!verification.ok) throw new Error('bench chain does not verify');
   const [entries, readSeconds] = await time(() => ledger.entries(sequential.federationId));
-  const keys = await ledger.publicKeys(sequential.federationId);
+  const keys = await new SiteRepository(database.db).identityKeys(sequential.federationId);
   const [, pureSeconds] = await time(async () => verifyLedgerEntries(entries, keys));
 
   const perSecond = (n: number, s: number) => `${Math.round(n / s)}/s`;

@@ -7,6 +7,7 @@ import { LedgerExportError, parseLedgerExport } from '../ledger/export.js';
 import { federations } from '../db/schema/federations.js';
 import { sites } from '../db/schema/sites.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
+import { SiteRepository } from '../repositories/site.repository.js';
 import { auditLedger, type AuditReport } from '../ledger/audit.js';
 
 interface AuditFlags {
@@ -104,6 +105,7 @@ async function auditDatabase(flags: AuditFlags, expectHead: string | undefined):
       throw new CliError('the database has no (or an outdated) Concord schema: nothing to audit');
     }
     const ledger = new LedgerRepository(database.db);
+    const siteKeys = new SiteRepository(database.db);
     let ids: string[];
     if (flags.federation !== undefined) {
       ids = [flags.federation];
@@ -122,7 +124,7 @@ async function auditDatabase(flags: AuditFlags, expectHead: string | undefined):
       (await database.db.select({ id: sites.id, name: sites.name }).from(sites)).map((r) => [r.id, r.name]),
     );
     for (const id of ids) {
-      const [entries, publicKeys] = await Promise.all([ledger.entries(id), ledger.publicKeys(id)]);
+      const [entries, publicKeys] = await Promise.all([ledger.entries(id), siteKeys.identityKeys(id)]);
       const report = auditLedger({ entries, publicKeys, expectHead });
       reports.push({
         ...report,

@@ -5,7 +5,7 @@ function ledger() {
   const state = { head: { seq: 0, hash: '0'.repeat(64) }, keys: new Map([['s1', 'key-1']]) };
   const repository = {
     head: vi.fn(async () => state.head),
-    publicKeys: vi.fn(async () => new Map(state.keys)),
+    identityKeys: vi.fn(async () => new Map(state.keys)),
     entries: vi.fn(async () => []),
   };
   return { state, repository };
@@ -14,7 +14,7 @@ function ledger() {
 describe('LedgerAuditCache', () => {
   it('replays the ledger once per head: budgets and status share one audit until the head or the keys change', async () => {
     const { state, repository } = ledger();
-    const cache = new LedgerAuditCache(repository);
+    const cache = new LedgerAuditCache(repository, repository);
     const [a, b] = await Promise.all([cache.audit('f'), cache.audit('f')]);
     expect(a).toBe(b);
     expect(await cache.audit('f')).toBe(a);
@@ -34,7 +34,7 @@ describe('LedgerAuditCache', () => {
   it('does not keep a failed audit', async () => {
     const { repository } = ledger();
     repository.entries.mockRejectedValueOnce(new Error('connection lost'));
-    const cache = new LedgerAuditCache(repository);
+    const cache = new LedgerAuditCache(repository, repository);
     await expect(cache.audit('f')).rejects.toThrow('connection lost');
     await expect(cache.audit('f')).resolves.toMatchObject({ ok: true });
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { LedgerRepository } from '../repositories/ledger.repository.js';
+import type { SiteRepository } from '../repositories/site.repository.js';
 import { auditLedger, type AuditReport } from './audit.js';
 
 /**
@@ -11,14 +12,15 @@ export class LedgerAuditCache {
   private readonly byFederation = new Map<string, { key: string; report: Promise<AuditReport> }>();
 
   constructor(
-    private readonly ledger: Pick<LedgerRepository, 'head' | 'entries' | 'publicKeys'>,
+    private readonly ledger: Pick<LedgerRepository, 'head' | 'entries'>,
+    private readonly sites: Pick<SiteRepository, 'identityKeys'>,
     private readonly maxFederations = 256,
   ) {}
 
   async audit(federationId: string): Promise<AuditReport> {
     const [head, publicKeys] = await Promise.all([
       this.ledger.head(federationId),
-      this.ledger.publicKeys(federationId),
+      this.sites.identityKeys(federationId),
     ]);
     const key = cacheKey(head, publicKeys);
     const cached = this.byFederation.get(federationId);

@@ -70,8 +70,8 @@ const rateLimit = (config: ServerConfig) => [{ ttl: 60_000, limit: config.rateLi
     { provide: ApiKeyService, useFactory: (r: ApiKeyRepository) => new ApiKeyService(r), inject: [ApiKeyRepository] },
     {
       provide: LedgerAuditCache,
-      useFactory: (l: LedgerRepository) => new LedgerAuditCache(l),
-      inject: [LedgerRepository],
+      useFactory: (l: LedgerRepository, s: SiteRepository) => new LedgerAuditCache(l, s),
+      inject: [LedgerRepository, SiteRepository],
     },
     {
       provide: FederationsService,

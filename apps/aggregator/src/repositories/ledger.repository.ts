@@ -12,7 +12,7 @@ import { GENESIS_HASH, computeEntryHash } from '../ledger/chain.js';
 import { formatLedgerExport } from '../ledger/export.js';
 import { verifyLedgerEntries, type LedgerHead, type LedgerVerification } from '../ledger/verify.js';
 import { privacyLedger, type PrivacyLedgerRow } from '../db/schema/privacy-ledger.js';
-import { sites } from '../db/schema/sites.js';
+import { SiteRepository } from './site.repository.js';
 
 export type LedgerErrorCode =
   | 'E_LEDGER_RECEIPT_INVALID'
@@ -61,6 +61,8 @@ export class LedgerRepository {
   constructor(
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
+    /** the enrolled sites' identity keys (the `sites` table is SiteRepository's) */
+    private readonly sites: Pick<SiteRepository, 'identityKeys' | 'identityKeyOf'> = new SiteRepository(db),
   ) {}
 
   /**
@@ -91,13 +93,10 @@ export class LedgerRepository {
 
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${LEDGER_LOCK_PREFIX + federationId}, 0))`);
 
-    const [site] = await tx
-      .select({ publicKey: sites.identityPublicKey })
-      .from(sites)
-      .where(and(eq(sites.federationId, federationId), eq(sites.id, siteId)));
-    if (!site)
+    const publicKey = await this.sites.identityKeyOf(tx, federationId, siteId);
+    if (publicKey === undefined)
       throw new LedgerError('E_LEDGER_UNKNOWN_SITE', `site ${siteId} is not enrolled in federation ${federationId}`);
-    if (!safeVerify(receipt, signature, site.publicKey)) {
+    if (!safeVerify(receipt, signature, publicKey)) {
       throw new LedgerError('E_LEDGER_SIGNATURE', `receipt of site ${siteId}: signature does not verify`);
     }
 
@@ -206,24 +205,18 @@ export class LedgerRepository {
     return heads;
   }
 
-  /** Every site's identity public key in the federation (site id -> base64 raw Ed25519 key). */
-  async publicKeys(federationId: string): Promise<Map<string, string>> {
-    const rows = await this.db
-      .select({ id: sites.id, publicKey: sites.identityPublicKey })
-      .from(sites)
-      .where(eq(sites.federationId, federationId));
-    return new Map(rows.map((r) => [r.id, r.publicKey]));
-  }
-
   /** Re-checks the whole chain (hashes, links, signatures, per-site sequences), naming the seq of every finding. */
   async verifyLedger(federationId: string): Promise<LedgerVerification> {
-    const [entries, keys] = await Promise.all([this.entries(federationId), this.publicKeys(federationId)]);
+    const [entries, keys] = await Promise.all([this.entries(federationId), this.sites.identityKeys(federationId)]);
     return verifyLedgerEntries(entries, keys);
   }
 
   /** The federation's whole ledger and its sites' public keys as JSON lines (see ledger/export.ts). */
   async exportLedger(federationId: string): Promise<string> {
-    const [entries, publicKeys] = await Promise.all([this.entries(federationId), this.publicKeys(federationId)]);
+    const [entries, publicKeys] = await Promise.all([
+      this.entries(federationId),
+      this.sites.identityKeys(federationId),
+    ]);
     const last = entries.at(-1);
     const head = last ? { seq: last.seq, hash: last.entryHash } : { seq: 0, hash: GENESIS_HASH };
     return formatLedgerExport({ federationId, head, exportedAt: this.clock().toISOString(), publicKeys, entries });

@@ -42,6 +42,24 @@ export class SiteRepository {
       .from(sites);
   }
 
+  /** Every site's identity public key in the federation (site id -> base64 raw Ed25519 key). */
+  async identityKeys(federationId: string): Promise<Map<string, string>> {
+    const rows = await this.db
+      .select({ id: sites.id, publicKey: sites.identityPublicKey })
+      .from(sites)
+      .where(eq(sites.federationId, federationId));
+    return new Map(rows.map((r) => [r.id, r.publicKey]));
+  }
+
+  /** The identity public key of `siteId` if it is enrolled in `federationId` (read on the caller's transaction). */
+  async identityKeyOf(executor: Executor, federationId: string, siteId: string): Promise<string | undefined> {
+    const [site] = await executor
+      .select({ publicKey: sites.identityPublicKey })
+      .from(sites)
+      .where(and(eq(sites.federationId, federationId), eq(sites.id, siteId)));
+    return site?.publicKey;
+  }
+
   async touchSite(siteId: string, now: Date): Promise<void> {
     await this.db.update(sites).set({ lastSeenAt: now }).where(eq(sites.id, siteId));
   }
