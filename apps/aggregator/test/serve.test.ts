@@ -24,6 +24,7 @@ describe('the aggregator boots on embedded PGlite', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       status: 'ok',
+      reasons: [],
       storage: { driver: 'pglite', reachable: true, migrationsApplied: true },
     });
   });
