@@ -25,11 +25,12 @@ describe('federation faults', () => {
     'a site that drops after sharing its keys (before masking) is recovered: the round completes without it',
     { timeout: 400_000 },
     async () => {
-      const result = await runSimulation({ ...base, site: (i) => (i === 0 ? { dropout: 1 } : {}) });
+      // 4 sites: with the default collusion bound c = 1 a cohort of 3 needs t = 3 (no dropout tolerated), 4 needs t = 3
+      const result = await runSimulation({ ...base, sites: 4, site: (i) => (i === 0 ? { dropout: 1 } : {}) });
       const released = result.roundReports.filter((r) => r.state === 'released');
       expect(released).toHaveLength(2);
       for (const r of released) {
-        expect(r.survivors).toBe(2);
+        expect(r.survivors).toBe(3);
         expect(r.drops.map((d) => d.code)).toContain('E_SIMULATED_DROPOUT');
       }
       // The unmasked sum is right: a mask left in (the dropped site's pairwise masks) would make the update's norm
@@ -37,7 +38,7 @@ describe('federation faults', () => {
       for (const r of released) expect(r.updateNorm).toBeLessThan(100);
       expect(result.accuracy).toBeGreaterThan(0.15);
       expect(result.ledgerVerified).toBe(true);
-      expect(result.ledgerEntries).toBe(2 * 2);
+      expect(result.ledgerEntries).toBe(3 * 2);
       expect(result.perSiteEpsilon['site-0']).toBe(0);
     },
   );
@@ -76,6 +77,8 @@ describe('federation faults', () => {
       const result = await runSimulation({
         ...base,
         sites: 4,
+        // rounds start once the 3 sites that could enroll are connected
+        spec: { cohort: { minSites: 3 } },
         site: (i) => (i === 3 ? { cap: { epsilon: 0.05, delta: 1e-5 } } : {}),
       });
       const released = result.roundReports.filter((r) => r.state === 'released');

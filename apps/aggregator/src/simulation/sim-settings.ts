@@ -43,7 +43,13 @@ export function simulationInputs(o: SimulationOptions): {
       // a table's logistic regression (121 inputs for Adult) is too narrow for the 256-bit owner watermark
       ...(table && !('watermark' in extra) ? { watermark: { enabled: false } } : {}),
       rounds: o.rounds,
-      cohort: { ...extra.cohort, size: o.sites, minSites: o.sites },
+      // every simulated site is in the cohort; a spec may start rounds with fewer connected (a site refused at
+      // enrollment never connects), never with more than there are
+      cohort: {
+        ...extra.cohort,
+        size: o.sites,
+        minSites: Math.min((extra.cohort as { minSites?: number } | undefined)?.minSites ?? o.sites, o.sites),
+      },
       privacy:
         o.mode === 'none'
           ? { mode: 'none' }
