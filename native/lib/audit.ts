@@ -14,17 +14,9 @@
  * sum = -delta q n identity for the distributed mode.
  */
 import { callNative, loadBinding } from './addon.js';
-import {
-  allFinite,
-  finiteNumber,
-  float32Array,
-  integerIn,
-  rangeError,
-  seedArg,
-  threadsArg,
-  typeError,
-} from './guards.js';
-import { encodeSpec, labelWidth, parameterCount, validateSpec, type ModelSpec } from './spec.js';
+import { checkData, checkSpecAndWeights } from './train-args.js';
+import { finiteNumber, integerIn, rangeError, seedArg, threadsArg, typeError } from './guards.js';
+import { encodeSpec, parameterCount, type ModelSpec } from './spec.js';
 
 export interface CanaryTrainOptions {
   spec: ModelSpec;
@@ -56,20 +48,11 @@ export async function trainWithCanaries(o: CanaryTrainOptions): Promise<{
   clippedSum?: Float64Array;
 }> {
   if (typeof o !== 'object' || o === null) throw typeError('options', 'an object');
-  const spec = validateSpec(o.spec);
-  const weights = float32Array('weights', o.weights);
+  const { spec, weights } = checkSpecAndWeights(o.spec, o.weights);
   const p = parameterCount(spec);
-  if (weights.length !== p)
-    throw rangeError('weights', `has ${weights.length} values but the spec has ${p}`, 'E_SPEC_MISMATCH');
-  allFinite('weights', weights);
-  const features = float32Array('features', o.features);
-  if (features.length === 0 || features.length % spec.inputSize !== 0)
-    throw rangeError('features', `length must be a positive multiple of inputSize (${spec.inputSize})`);
-  allFinite('features', features);
-  const n = features.length / spec.inputSize;
-  const labels = float32Array('labels', o.labels);
-  if (labels.length !== n * labelWidth(spec)) throw rangeError('labels', `must have ${n * labelWidth(spec)} values`);
-  allFinite('labels', labels);
+  const n = checkData(spec, o.features, o.labels);
+  const features = o.features;
+  const labels = o.labels;
   const steps = integerIn('steps', o.steps, 0, 10_000_000);
   const learningRate = finiteNumber('learningRate', o.learningRate);
   if (learningRate < 0) throw rangeError('learningRate', 'must be >= 0');

@@ -5,6 +5,7 @@
  * operations return promises and run on libuv's worker threads. Semantics and sources: native/README.md.
  */
 import { callNative, loadBinding } from './addon.js';
+import { checkData, checkSpecAndWeights } from './train-args.js';
 import { resolveDevice, trainLocalCuda, type Device } from './cuda.js';
 import {
   allFinite,
@@ -16,7 +17,7 @@ import {
   threadsArg,
   typeError,
 } from './guards.js';
-import { encodeSpec, labelWidth, outputCount, parameterCount, validateSpec, type ModelSpec } from './spec.js';
+import { encodeSpec, validateSpec, type ModelSpec } from './spec.js';
 
 export {
   NativeError,
@@ -78,37 +79,6 @@ export interface TrainStats {
   fractionClipped: number;
   /** Mean per-example training loss over all sampled examples, before each step's update. */
   loss: number;
-}
-
-function checkSpecAndWeights(spec: unknown, weights: unknown): { spec: ModelSpec; weights: Float32Array } {
-  const clean = validateSpec(spec);
-  const w = float32Array('weights', weights);
-  const expected = parameterCount(clean);
-  if (w.length !== expected)
-    throw rangeError('weights', `has ${w.length} values but the spec has ${expected} parameters`, 'E_SPEC_MISMATCH');
-  allFinite('weights', w);
-  return { spec: clean, weights: w };
-}
-
-function checkData(spec: ModelSpec, features: unknown, labels: unknown | undefined): number {
-  const f = float32Array('features', features);
-  if (f.length === 0 || f.length % spec.inputSize !== 0)
-    throw rangeError('features', `length must be a positive multiple of inputSize (${spec.inputSize})`);
-  allFinite('features', f);
-  const n = f.length / spec.inputSize;
-  if (labels !== undefined) {
-    const l = float32Array('labels', labels);
-    const lw = labelWidth(spec);
-    if (l.length !== n * lw) throw rangeError('labels', `must have ${n * lw} values (${n} examples x ${lw})`);
-    allFinite('labels', l);
-    if (spec.loss === 'softmax-cross-entropy') {
-      const k = outputCount(spec);
-      for (let i = 0; i < n; i++)
-        if (!Number.isInteger(l[i]) || l[i] < 0 || l[i] >= k)
-          throw rangeError('labels', `[${i}] must be a class index in [0, ${k})`);
-    }
-  }
-  return n;
 }
 
 /** Builds the random initial parameters: He normal for ReLU layers, Glorot normal otherwise; biases 0. */

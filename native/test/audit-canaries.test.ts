@@ -135,4 +135,14 @@ describe('audit canaries with the distributed clipped sum', () => {
     for (const j of [0, 1, 2, 4, 5, 6, 8, 9]) expect(a.clippedSum![j]).toBe(b.clippedSum![j]);
     await expect(trainWithCanaries({ ...o, steps: 2 })).rejects.toBeInstanceOf(RangeError);
   });
+
+  test('checks its data exactly as trainLocal does: a softmax label outside [0, classes) is refused before C++', async () => {
+    const bad = labels.slice();
+    bad[5] = 2;
+    const options = { ...base, labels: bad, steps: 1, sampleRate: 1, noiseMultiplier: 0, canaryCoordinates: dead };
+    await expect(trainWithCanaries(options)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    await expect(
+      trainLocal({ ...options, privacy: { mode: 'dp', sampleRate: 1, noiseMultiplier: 0, clipNorm: 0.5 } }),
+    ).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+  });
 });
