@@ -30,7 +30,8 @@ export interface EpsilonOptions {
 
 /**
  * RDP (nats) of a whole history at each order: the sum over phases of steps x per-step RDP (RDP composition,
- * Mironov 2017, Proposition 1). Gaussian phases: Mironov, Talwar, Zhang 2019; DDG phases: see ddg.ts.
+ * Mironov 2017, Proposition 1), taken separately for training and evaluation phases and then the larger of the two
+ * at each order (epsilonOfMerged says why). Gaussian phases: Mironov, Talwar, Zhang 2019; DDG phases: see ddg.ts.
  */
 export function historyRdp(history: readonly Phase[], orders: readonly number[] = DEFAULT_RDP_ORDERS): Float64Array {
   validateHistory(history, 'history');
@@ -40,6 +41,16 @@ export function historyRdp(history: readonly Phase[], orders: readonly number[] 
 }
 
 function historyRdpUnchecked(phases: readonly Phase[], orders: readonly number[]): Float64Array {
+  const { training, evaluation } = splitByUse(phases);
+  const total = composedRdp(training, orders);
+  if (evaluation.length === 0) return total;
+  // the larger of the two parts at each order: see epsilonOfMerged
+  const evaluated = composedRdp(evaluation, orders);
+  for (let k = 0; k < orders.length; k++) total[k] = Math.max(total[k], evaluated[k]);
+  return total;
+}
+
+function composedRdp(phases: readonly Phase[], orders: readonly number[]): Float64Array {
   const total = new Float64Array(orders.length);
   for (const p of phases) {
     const perStep = p.mechanism
@@ -50,7 +61,27 @@ function historyRdpUnchecked(phases: readonly Phase[], orders: readonly number[]
   return total;
 }
 
-/** Validated, merged history; shared by the other entry points. */
+function splitByUse(phases: readonly Phase[]): { training: Phase[]; evaluation: Phase[] } {
+  const training: Phase[] = [];
+  const evaluation: Phase[] = [];
+  for (const p of phases) (p.use === 'evaluation' ? evaluation : training).push(p);
+  return { training, evaluation };
+}
+
+/**
+ * Validated, merged history; shared by the other entry points.
+ *
+ * Training and evaluation phases (Phase.use) are not summed. Each of a site's records goes to training or to
+ * validation by the site's own per-record coin, fixed for the federation's life and independent of every other
+ * record. For neighbouring datasets D, D' = D + {x} and any coin outcome, x is either a training record, and then
+ * the evaluation outputs are a post-processing of the training outputs and of records D and D' share, so the pair of
+ * output distributions is that of the training mechanisms alone; or a validation record, and then symmetrically only
+ * the evaluation mechanisms see it. So for every coin outcome the Renyi divergence at order alpha is at most
+ * max(T(alpha), E(alpha)); the released distribution is the coin-mixture of those, and Renyi divergence is jointly
+ * quasi-convex (van Erven and Harremoes 2014, Theorem 13), so the bound holds for the mixture too. The same
+ * argument with the hockey-stick divergence (jointly convex) gives epsilon(delta) <= max(eps_T(delta), eps_E(delta))
+ * for the PRV accountant. docs/threat-model.md states it with its assumption.
+ */
 export function epsilonOfMerged(
   phases: readonly Phase[],
   delta: number,
@@ -75,8 +106,18 @@ export function epsilonOfMerged(
       "accountant 'prv' has no analysis for distributed-discrete-gaussian phases: use accountant 'rdp'",
     );
   }
-  const r = prvEpsilon(phases, delta, epsError);
-  return { epsilon: r.epsilon, delta, accountant, epsilonError: r.epsilonError, epsilonLower: r.epsilonLower };
+  const { training, evaluation } = splitByUse(phases);
+  const parts = [training, evaluation]
+    .filter((part) => part.length > 0)
+    .map((part) => prvEpsilon(part, delta, epsError));
+  const worst = parts.reduce((a, b) => (b.epsilon > a.epsilon ? b : a));
+  return {
+    epsilon: worst.epsilon,
+    delta,
+    accountant,
+    epsilonError: worst.epsilonError,
+    epsilonLower: Math.max(...parts.map((r) => r.epsilonLower)),
+  };
 }
 
 export function readAccountant(opts: { accountant?: unknown } | undefined): AccountantName {

@@ -2,7 +2,8 @@
  * @concord/dp: privacy accountants (RDP and PRV), noise calibration, budget policy and distributed discrete
  * Gaussian accounting. Pure: no I/O, no randomness, no clocks. All epsilons are in nats.
  */
-export type { AccountantName, Phase } from './phase.js';
+export type { AccountantName, Phase, PhaseUse } from './phase.js';
+export { PHASE_USES } from './phase.js';
 export { ACCOUNTANTS, MAX_STEPS } from './phase.js';
 export { DEFAULT_RDP_ORDERS } from './rdp.js';
 export type { EpsilonResult, EpsilonOptions } from './accountant.js';

@@ -1,7 +1,14 @@
 /** A phase of a site's privacy history and its validation. */
 import { validateDistributedDiscreteGaussian, type DistributedDiscreteGaussian } from './ddg.js';
 import { DpRangeError } from './errors.js';
-import { requireArray, requireInteger, requireObject, requirePositive, requireSampleRate } from './guards.js';
+import {
+  requireArray,
+  requireChoice,
+  requireInteger,
+  requireObject,
+  requirePositive,
+  requireSampleRate,
+} from './guards.js';
 
 /**
  * `steps` repetitions of one mechanism applied to a Poisson sample of a site's records with rate `sampleRate`
@@ -17,7 +24,16 @@ export interface Phase {
   noiseMultiplier: number;
   steps: number;
   mechanism?: DistributedDiscreteGaussian;
+  /**
+   * What the mechanism ran on (absent: 'training'). 'evaluation' phases touch only the site's validation split, a
+   * set disjoint from its training records by the site's private per-record coin, so a history's privacy loss is
+   * the larger of its training part and its evaluation part, not their sum (accountant.ts#epsilonOfMerged).
+   */
+  use?: PhaseUse;
 }
+
+export type PhaseUse = 'training' | 'evaluation';
+export const PHASE_USES: readonly PhaseUse[] = Object.freeze(['training', 'evaluation'] as const);
 
 export type AccountantName = 'rdp' | 'prv';
 export const ACCOUNTANTS: readonly AccountantName[] = Object.freeze(['rdp', 'prv'] as const);
@@ -31,6 +47,7 @@ export function validatePhase(value: unknown, name: string): Phase {
   requirePositive(p.noiseMultiplier, `${name}.noiseMultiplier`);
   requireInteger(p.steps, `${name}.steps`, 0, MAX_STEPS);
   if (p.mechanism !== undefined) validateDistributedDiscreteGaussian(p.mechanism, `${name}.mechanism`);
+  if (p.use !== undefined) requireChoice(p.use, `${name}.use`, PHASE_USES);
   return p as unknown as Phase;
 }
 
@@ -48,7 +65,12 @@ export function mergePhases(history: readonly Phase[]): Phase[] {
   const byKey = new Map<string, Phase>();
   for (const p of history) {
     if (p.steps === 0) continue;
-    const key = JSON.stringify([p.sampleRate, p.mechanism ? 0 : p.noiseMultiplier, p.mechanism ?? null]);
+    const key = JSON.stringify([
+      p.sampleRate,
+      p.mechanism ? 0 : p.noiseMultiplier,
+      p.mechanism ?? null,
+      p.use ?? 'training',
+    ]);
     const seen = byKey.get(key);
     if (seen) seen.steps += p.steps;
     else byKey.set(key, { ...p });
