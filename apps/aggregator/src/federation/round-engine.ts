@@ -144,6 +144,7 @@ export class RoundEngine {
     const { rounds, connections } = this.deps;
     const clock = stopwatch();
     const { round, roster } = await openRound(this.deps, federationId, settings, connected);
+    clock.lap('cohort');
     appLogger().info(
       {
         event: 'round.start',
@@ -163,6 +164,7 @@ export class RoundEngine {
       survivors: 0,
       drops: [],
       timings: clock.timings,
+      profile: clock.profile,
     };
     let session: SecAggSession | undefined;
     try {

@@ -58,7 +58,6 @@ export async function chargeThenUnmask(
   },
 ): Promise<{ sum: Uint32Array; survivors: string[] }> {
   await chargeSurvivors(deps, ctx, privacyMode, masked.survivors, masked.receipts);
-  const unmasked = await unmask(masked.session, masked.outcome, ctx.settings.timeouts.stageMs);
-  ctx.lap('unmask');
+  const unmasked = await unmask(masked.session, masked.outcome, ctx.settings.timeouts.stageMs, ctx.lap);
   return unmasked;
 }

@@ -43,6 +43,7 @@ export async function sendPlan(
   });
   const signature = deps.keys.sign(SIGNING_DOMAINS.plan, plan);
   await deps.rounds.setState(round.id, 'open', { plan: plan as unknown as Record<string, unknown> });
+  ctx.lap('plan-sign');
 
   const message = { plan, signature, weights: modelBytes };
   const accepted: string[] = [];
@@ -55,7 +56,7 @@ export async function sendPlan(
     }),
   );
   await deps.rounds.setParticipant(round.id, accepted, { stage: 'plan_accepted' });
-  ctx.lap('plan');
+  ctx.lap('plan-send');
   if (accepted.length < plan.secagg.threshold) {
     throw new PlanRefused(drops, `${accepted.length} sites accepted the plan, need ${plan.secagg.threshold}`);
   }

@@ -50,6 +50,7 @@ export async function releaseModel(
   const updateNorm = l2Norm(decoded.mode === 'distributed' ? decoded.gradientSum : decoded.meanDelta);
   const updated = applyServerUpdate(input.weights, decoded, settings.server, input.optimizer);
   await deps.rounds.setState(round.id, 'aggregated');
+  ctx.lap('optimizer');
   let watermarkId: string | null = null;
   if (settings.watermark) {
     // Re-embed every round: training drifts the carrier (libs/watermark embedWatermark, data-free).
@@ -59,6 +60,7 @@ export async function releaseModel(
   }
   ctx.lap('watermark');
   const evaluation = input.evaluate ? await input.evaluate(updated.weights) : undefined;
+  if (input.evaluate) ctx.lap('evaluate');
   const { rocAuc, prAuc, logLoss } = evaluation ?? {};
   const binary = { ...(rocAuc === undefined ? {} : { rocAuc, prAuc, logLoss }) } as Record<string, number>;
   const bytes = float32ToBytes(updated.weights);
@@ -79,7 +81,7 @@ export async function releaseModel(
       tx,
     );
     await deps.rounds.setParticipant(round.id, survivors, { stage: 'completed' }, tx);
-    ctx.lap('aggregate');
+    ctx.lap('model-write');
     await deps.rounds.setState(round.id, 'released', { stageTimings: ctx.timings }, tx);
     await deps.metrics.recordMetrics(
       federationId,
@@ -98,6 +100,7 @@ export async function releaseModel(
     'round:result',
     { roundId: round.id, roundNumber: round.number, modelVersion },
   );
+  ctx.lap('broadcast');
   return {
     weights: updated.weights,
     optimizer: updated.state,

@@ -12,6 +12,7 @@ import type { RoundRepository } from '../../repositories/round.repository.js';
 import type { SiteRepository } from '../../repositories/site.repository.js';
 import type { StageDrop } from '../secagg-session.js';
 import type { FederationSettings } from '../settings.js';
+import type { StageProfile } from './stopwatch.js';
 
 export interface RoundReport {
   roundId: string;
@@ -26,8 +27,10 @@ export interface RoundReport {
   loss?: number;
   /** L2 norm of the decoded round update (mean delta, or the noisy gradient sum): a check that the masks cancelled */
   updateNorm?: number;
-  /** milliseconds per phase */
+  /** wall milliseconds per stage (stored on the round as `stageTimings`) */
   timings: Record<string, number>;
+  /** wall, CPU and main-thread busy milliseconds per stage, in stage order (./stopwatch.ts says what each counts) */
+  profile: Record<string, StageProfile>;
 }
 
 export interface RunHooks {
@@ -85,18 +88,7 @@ export interface RoundContext {
   timings: Record<string, number>;
 }
 
-export function stopwatch(): { lap(name: string): void; timings: Record<string, number> } {
-  const timings: Record<string, number> = {};
-  let mark = Date.now();
-  return {
-    timings,
-    lap(name: string) {
-      const now = Date.now();
-      timings[name] = now - mark;
-      mark = now;
-    },
-  };
-}
+export { stopwatch, type StageProfile } from './stopwatch.js';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

@@ -78,24 +78,31 @@ export async function collectMaskedInputs(
     return { message: parsed.data.masked };
   });
   outcome = await session.close(stageMs);
-  ctx.lap('training');
+  ctx.lap('masked-input');
   outcome = await nextStage(session, outcome, stageMs); // consistency
   if (outcome.status !== 'next') throw abortOf(outcome);
   const survivors = [...server.survivors];
   await deps.rounds.setParticipant(round.id, survivors, { stage: 'update_received' });
+  ctx.lap('consistency');
   return { session, outcome, survivors, receipts };
 }
 
 /**
  * Stage "SecAgg+ 4" (unmasking): sends the unmask requests (shares of dropped sites' keys, survivors' self-mask
- * seeds) and returns the unmasked sum. Call only after the charge committed.
+ * seeds) and returns the unmasked sum. Call only after the charge committed. Laps `unmask-collect` (the shares
+ * arrive) and `unmask-sum` (secret reconstruction and mask removal: the aggregator's arithmetic).
  */
 export async function unmask(
   session: Pick<SecAggSession, 'exchange' | 'close'>,
   outcome: StageOutcome,
   stageMs: number,
+  lap: (name: string) => void = () => {},
 ): Promise<{ sum: Uint32Array; survivors: string[] }> {
-  const done = await nextStage(session, outcome, stageMs);
+  if (outcome.status !== 'next') throw abortOf(outcome);
+  await session.exchange(outcome.messages, stageMs);
+  lap('unmask-collect');
+  const done = await session.close(stageMs);
+  lap('unmask-sum');
   if (done.status !== 'done') throw abortOf(done);
   return { sum: done.sum, survivors: done.survivors };
 }
