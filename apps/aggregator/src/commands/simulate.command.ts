@@ -6,6 +6,7 @@ import { CliError, parseChoiceFlag, parseNumberFlag, printJson } from '@concord/
 import type { SimulationResult } from '../simulation/sim-options.js';
 import { runSimulation } from '../simulation/simulation.js';
 import { writeSimulationOutputs } from '../simulation/outputs.js';
+import { profileTable, roundProfile, summarizeProfiles } from '../simulation/round-profile.js';
 import { SIM_DATASETS } from '../simulation/sim-table.js';
 
 const MODES = ['none', 'local', 'distributed'] as const;
@@ -210,6 +211,9 @@ export function register(program: Command): void {
         ledger: { entries: result.ledgerEntries, verified: result.ledgerVerified },
         roundAccuracy: result.roundReports.filter((r) => r.state === 'released').map((r) => r.accuracy ?? null),
         roundSeconds: result.roundReports.map((r) => Object.values(r.timings).reduce((a, b) => a + b, 0) / 1000),
+        // wall / CPU / main-thread busy ms per stage (federation/stages/stopwatch.ts); CPU counts the agents' threads too
+        roundProfiles: result.roundReports.map(roundProfile),
+        profile: summarizeProfiles(result.roundReports),
         ...(outputs ? { out: outputs } : {}),
       };
       if (json) printJson(summary);
@@ -226,6 +230,9 @@ export function register(program: Command): void {
         for (const [site, eps] of Object.entries(result.perSiteEpsilon))
           say(`  ${site}: epsilon ${eps.toFixed(4)} (delta ${delta})`);
         if (outputs) say(`wrote ${Object.values(outputs).join(', ')}`);
+        say('');
+        for (const line of profileTable(summary.profile)) say(line);
+        say("(CPU is the whole process, agents' worker threads included; busy is the aggregator's main thread)");
       }
       if (!result.ledgerVerified) process.exitCode = 1;
     });
