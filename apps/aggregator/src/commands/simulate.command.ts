@@ -11,6 +11,9 @@ import { SIM_DATASETS } from '../simulation/sim-table.js';
 
 const MODES = ['none', 'local', 'distributed'] as const;
 const ACCOUNTANTS = ['rdp', 'prv'] as const;
+const AGENTS = ['virtual', 'thread-per-site'] as const;
+/** a thread per site costs ~1 s of start-up and ~40 MB each: beyond this, use virtual agents */
+const MAX_THREAD_SITES = 200;
 
 export function register(program: Command): void {
   program
@@ -20,6 +23,18 @@ export function register(program: Command): void {
       new Option('--spec <file>', 'federation spec (YAML or JSON, docs/federation-spec.md); flags override its fields'),
     )
     .addOption(new Option('--sites <n>', 'number of simulated sites (env CONCORD_SIM_SITES)').default(undefined, '10'))
+    .addOption(
+      new Option('--cohort <n>', 'sites drawn per round; all sites stay connected (env CONCORD_SIM_COHORT)').default(
+        undefined,
+        'all sites',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--agents <runtime>',
+        'virtual (agent runtimes on a pool of threads sized to the cores) | thread-per-site (comparison, <= 200 sites)',
+      ).default('virtual'),
+    )
     .addOption(
       new Option('--rounds <r>', 'rounds to release (env CONCORD_SIM_ROUNDS)').default(
         undefined,
@@ -92,9 +107,17 @@ export function register(program: Command): void {
         {
           integer: true,
           min: 2,
-          max: 200,
+          max: 10_000,
         },
       );
+      const agents = parseChoiceFlag('--agents', str(opts.agents) ?? 'virtual', AGENTS);
+      if (agents === 'thread-per-site' && sites > MAX_THREAD_SITES)
+        throw new CliError(`--agents thread-per-site runs at most ${MAX_THREAD_SITES} sites; use virtual agents`);
+      const cohortText = str(opts.cohort) ?? env.CONCORD_SIM_COHORT;
+      const cohort =
+        cohortText === undefined
+          ? undefined
+          : parseNumberFlag('--cohort', cohortText, { integer: true, min: 2, max: sites });
       const dataset = parseChoiceFlag('--dataset', str(opts.dataset) ?? 'mnist', SIM_DATASETS);
       const isTable = dataset !== 'mnist';
       const partition = str(opts.partition) ?? env.CONCORD_SIM_PARTITION ?? 'iid';
@@ -146,9 +169,9 @@ export function register(program: Command): void {
       const secaggNeighbours =
         opts.secaggK === undefined
           ? undefined
-          : parseNumberFlag('--secagg-k', str(opts.secaggK), { integer: true, min: 2, max: sites - 1 });
-      if (secaggNeighbours !== undefined && secaggNeighbours !== sites - 1 && secaggNeighbours % 2 === 1) {
-        throw new CliError(`--secagg-k must be even or sites-1 (${sites - 1}), got ${secaggNeighbours}`);
+          : parseNumberFlag('--secagg-k', str(opts.secaggK), { integer: true, min: 2, max: (cohort ?? sites) - 1 });
+      if (secaggNeighbours !== undefined && secaggNeighbours !== (cohort ?? sites) - 1 && secaggNeighbours % 2 === 1) {
+        throw new CliError(`--secagg-k must be even or cohort-1 (${(cohort ?? sites) - 1}), got ${secaggNeighbours}`);
       }
       const dropout = parseNumberFlag('--dropout', str(opts.dropout) ?? '0', { min: 0, max: 1, maxExclusive: true });
       const seed = parseNumberFlag('--seed', str(opts.seed) ?? '0', { integer: true, min: 0 });
@@ -163,6 +186,7 @@ export function register(program: Command): void {
       try {
         result = await runSimulation({
           sites,
+          cohort,
           dataset,
           rounds,
           partition,
@@ -174,7 +198,7 @@ export function register(program: Command): void {
           seed,
           secaggNeighbours,
           databaseUrl,
-          agents: 'workers',
+          agents: agents === 'virtual' ? 'virtual' : 'workers',
           spec,
           onRound: (r) => {
             const acc = r.accuracy === undefined ? '' : `  accuracy ${r.accuracy.toFixed(4)}`;

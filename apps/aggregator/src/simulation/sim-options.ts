@@ -14,6 +14,8 @@ export interface SimulationOptions {
   /** mnist (default), or a vendored table: adult, mammography (tables.ts: public schema, binary task) */
   dataset?: SimDataset;
   sites: number;
+  /** sites drawn per round (default: all of them); every site stays connected, the aggregator picks the cohort */
+  cohort?: number;
   /** rounds to release; undefined: the plan's default for the dataset and mode */
   rounds?: number;
   partition: string;
@@ -26,8 +28,12 @@ export interface SimulationOptions {
   /** SecAgg+ neighbours per site (even, or sites-1); default ~2 log2 n */
   secaggNeighbours?: number;
   databaseUrl?: string;
-  /** 'workers' (default): one worker thread per site; 'inline': same thread (tests run TypeScript sources) */
-  agents?: 'workers' | 'inline';
+  /**
+   * 'virtual' (default): every site's agent runtime on a pool of worker threads sized to the cores (virtual-pool.ts);
+   * 'workers': one worker thread per site (the former runtime, kept for comparison); 'inline': same thread (tests
+   * run TypeScript sources)
+   */
+  agents?: 'virtual' | 'workers' | 'inline';
   /** per-site overrides for inline agents (tests): a dropout schedule, a different cap */
   site?: (index: number) => { dropout?: number | (() => number); cap?: { epsilon: number; delta: number } };
   /** a federation spec (`--spec FILE`): its fields apply where the options above do not set them */

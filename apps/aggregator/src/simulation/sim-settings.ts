@@ -17,15 +17,29 @@ import { splitTable } from './sim-table.js';
 
 /** MNIST's training digits split over `sites` by `partition` (iid, dirichlet:alpha, ...); its test digits kept whole. */
 export function splitMnist(sites: number, partition: string, seed: number): { shards: Dataset[]; test: Dataset } {
-  const { train, test } = loadMnist({ seed });
-  const parts = partitionIndices(train.labels, { sites, scheme: parsePartitionScheme(partition), seed });
+  const { train, parts, test } = partitionMnist(sites, partition, seed);
   return { shards: parts.map((rows) => subset(train, rows)), test };
 }
 
-/** The settings and the data of a simulation (sites' shards and the server's test set, both preprocessed). */
+/** The same split as row indices into the training digits (site i holds `train` rows `parts[i]`). */
+export function partitionMnist(
+  sites: number,
+  partition: string,
+  seed: number,
+): { train: Dataset; parts: number[][]; test: Dataset } {
+  const { train, test } = loadMnist({ seed });
+  const parts = partitionIndices(train.labels, { sites, scheme: parsePartitionScheme(partition), seed });
+  return { train, parts, test };
+}
+
+/**
+ * The settings and the data of a simulation: the training rows as loaded, each site's shard as row indices (site i
+ * holds `subset(train, parts[i])` and preprocesses it itself: siteShard), and the server's test set, preprocessed.
+ */
 export function simulationInputs(o: SimulationOptions): {
   settings: FederationSettings;
-  shards: Dataset[];
+  train: Dataset;
+  parts: number[][];
   test: Dataset;
 } {
   const extra = (o.spec ?? {}) as {
@@ -34,6 +48,7 @@ export function simulationInputs(o: SimulationOptions): {
     privacy?: { noiseMultiplier?: number };
     secureAggregation?: object;
   };
+  const cohort = Math.min(o.cohort ?? o.sites, o.sites);
   const table = o.dataset && o.dataset !== 'mnist' ? splitTable(o, extra.dataset) : undefined;
   const { settings: resolved } = settingsFromSpec(
     {
@@ -45,10 +60,11 @@ export function simulationInputs(o: SimulationOptions): {
       rounds: o.rounds,
       // every simulated site is in the cohort; a spec may start rounds with fewer connected (a site refused at
       // enrollment never connects), never with more than there are
+      // `--cohort`: a round draws that many of the connected sites (virtual agents: 100 of 1,000)
       cohort: {
         ...extra.cohort,
-        size: o.sites,
-        minSites: Math.min((extra.cohort as { minSites?: number } | undefined)?.minSites ?? o.sites, o.sites),
+        size: cohort,
+        minSites: Math.min((extra.cohort as { minSites?: number } | undefined)?.minSites ?? cohort, cohort),
       },
       privacy:
         o.mode === 'none'
@@ -66,13 +82,19 @@ export function simulationInputs(o: SimulationOptions): {
         ...(o.secaggNeighbours === undefined ? {} : { neighbours: o.secaggNeighbours }),
       },
     },
-    { cohortSize: o.sites, timeouts: { planMs: 60_000, stageMs: 60_000, trainingMs: 300_000 } },
+    { cohortSize: cohort, timeouts: { planMs: 60_000, stageMs: 60_000, trainingMs: 300_000 } },
   );
   const settings = o.settings ? o.settings(resolved) : resolved;
-  const split = table ?? splitMnist(o.sites, o.partition, o.seed);
-  // Data-independent preprocessing (fixed filters, no statistics of the data): each site applies it to its own
-  // records; the server to its held-out digits. Tables were encoded by their public schema already.
-  const shards = split.shards.map((d) => preprocessDataset(settings.preprocess, d));
+  const split = table ?? partitionMnist(o.sites, o.partition, o.seed);
+  // the server applies the data-independent preprocessing to its held-out rows (the sites: siteShard)
   const test = preprocessDataset(settings.preprocess, split.test);
-  return { settings, shards, test };
+  return { settings, train: split.train, parts: split.parts, test };
+}
+
+/**
+ * Site `rows`' shard of `train`, preprocessed as the site does it: data-independent (fixed filters, no statistics
+ * of the data, each row on its own), so a site needs nothing but its own records. Tables were encoded already.
+ */
+export function siteShard(settings: Pick<FederationSettings, 'preprocess'>, train: Dataset, rows: readonly number[]) {
+  return preprocessDataset(settings.preprocess, subset(train, rows));
 }

@@ -13,7 +13,8 @@ export interface SimSiteOptions {
   name: string;
   cap: { epsilon: number; delta: number };
   accountant?: 'rdp' | 'prv';
-  data: TrainingData;
+  /** the shard, or how to rebuild it when a round needs it (virtual agents keep only its row indices) */
+  data: TrainingData | (() => TrainingData);
   /** drop out at random: with this probability per round, stop answering after the plan (simulates a crash) */
   dropout?: number | (() => number);
   onEvent?: (event: AgentEvent) => void;
@@ -38,7 +39,7 @@ export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; r
   const enrolled = EnrollResponseSchema.parse(await response.json());
   if (!enrolled.terms) throw new Error(`enrollment of ${o.name}: the aggregator sent no privacy terms to pin`);
   const budget = new MemoryBudgetGuard(o.cap, o.accountant ?? 'rdp');
-  const dropout = o.dropout;
+  const { dropout, data } = o;
   const rounds = await runAgent(
     {
       identity: {
@@ -48,7 +49,9 @@ export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; r
         serverPublicKey: enrolled.serverPublicKey,
         terms: enrolled.terms,
       },
-      data: o.data,
+      get data() {
+        return typeof data === 'function' ? data() : data;
+      },
       budget,
       onEvent: o.onEvent,
       get dropoutProbability() {

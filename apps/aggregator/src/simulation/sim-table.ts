@@ -8,7 +8,6 @@ import {
   loadTable,
   parsePartitionScheme,
   partitionIndices,
-  subset,
   type Dataset,
   type TableSchema,
 } from '@concord/datasets';
@@ -20,7 +19,7 @@ export type SimDataset = (typeof SIM_DATASETS)[number];
 export function splitTable(
   o: { dataset?: SimDataset; sites: number; partition: string; seed: number },
   specDataset: { kind?: string } | undefined,
-): { shards: Dataset[]; test: Dataset; dataset: FederationDataset } {
+): { train: Dataset; parts: number[][]; test: Dataset; dataset: FederationDataset } {
   if (o.dataset !== 'adult' && o.dataset !== 'mammography') throw new RangeError(`not a table: ${o.dataset}`);
   const split = loadTable(o.dataset, { seed: o.seed });
   const { columns, labelColumn, classes, positiveClass, classPrior } = split.schema;
@@ -48,5 +47,5 @@ export function splitTable(
     seed: o.seed,
     columnValues: scheme.kind === 'by-column' ? split.trainRows.map((r) => r[scheme.column]) : undefined,
   });
-  return { shards: parts.map((rows) => subset(train, rows)), test, dataset };
+  return { train, parts, test, dataset };
 }

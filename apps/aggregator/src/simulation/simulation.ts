@@ -1,6 +1,7 @@
 /**
  * A whole federation on one machine: a real aggregator (Nest, socket.io, Postgres/PGlite, SecAgg+, the ledger)
- * and N real agent runtimes over loopback socket.io, in worker threads (or inline, for tests).
+ * and N real agent runtimes over loopback socket.io, on a pool of worker threads (virtual-pool.ts), a thread each
+ * (the former runtime, for comparison) or inline (tests).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +21,9 @@ import { FederationRunnerService } from '../services/federation-runner.service.j
 import { loopbackServerConfig } from './loopback-config.js';
 import { perSiteEpsilonOf } from './sim-epsilon.js';
 import type { SimulationOptions, SimulationResult } from './sim-options.js';
-import { simulationInputs } from './sim-settings.js';
+import { simulationInputs, siteShard } from './sim-settings.js';
 import { runSimSite } from './sim-site.js';
+import { startVirtualAgents, type VirtualAgents } from './virtual-pool.js';
 
 /**
  * Runs one simulation: starts the aggregator on loopback (its own key directory, no autorun), creates the federation,
@@ -30,7 +32,7 @@ import { runSimSite } from './sim-site.js';
  */
 export async function runSimulation(o: SimulationOptions): Promise<SimulationResult> {
   const started = Date.now();
-  const { settings, shards, test } = simulationInputs(o);
+  const { settings, train, parts, test } = simulationInputs(o);
 
   const keyDir = mkdtempSync(join(tmpdir(), 'concord-sim-keys-'));
   const database = await openMigratedDatabase({ databaseUrl: o.databaseUrl, dataDir: 'memory' });
@@ -54,10 +56,24 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   const workers: Worker[] = [];
   const siteRuns: Promise<unknown>[] = [];
   const cap = { epsilon: o.mode === 'none' ? 1 : o.epsilon * 1.0001, delta: o.delta };
-  for (let i = 0; i < o.sites; i++) {
+  let pool: VirtualAgents | undefined;
+  if ((o.agents ?? 'virtual') === 'virtual') {
+    const tokens = await issueTokens(enrollment, federation.id, o.sites);
+    pool = startVirtualAgents({
+      server: server.url,
+      sites: parts.map((rows, i) => ({ name: `site-${i}`, token: tokens[i], rows })),
+      train,
+      preprocess: settings.preprocess,
+      cap,
+      accountant: o.accountant,
+      dropout: o.dropout,
+      onSiteEvent: o.onSiteEvent,
+    });
+  }
+  for (let i = 0; i < o.sites && !pool; i++) {
     const { token } = await enrollment.issueToken(federation.id);
     const name = `site-${i}`;
-    const shard = shards[i];
+    const shard = siteShard(settings, train, parts[i]);
     const siteOptions = {
       server: server.url,
       token,
@@ -88,6 +104,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
 
   const close = async () => {
     stopSites.abort();
+    await pool?.stop();
     for (const w of workers) w.postMessage({ type: 'stop' });
     await Promise.all(workers.map((w) => w.terminate()));
     await Promise.allSettled(siteRuns);
@@ -105,6 +122,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       const m = binaryMetrics(await predict(settings.model, weights, test.features), test.labels);
       return { ...base, rocAuc: m.rocAuc, prAuc: m.prAuc, logLoss: m.logLoss };
     };
+    // every virtual site connects before the first cohort is drawn (the pool starts them a few dozen at a time)
+    await pool?.ready;
     const summary = await runner.start(federation.id, {
       evaluate: evaluateModel,
       onRound: (r) => {
@@ -151,4 +170,14 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     await close().catch(() => {});
     throw error;
   }
+}
+
+/** One enrollment token per site, a few dozen database writes at a time. */
+async function issueTokens(enrollment: EnrollmentService, federationId: string, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i += 50) {
+    const batch = Array.from({ length: Math.min(50, count - i) }, () => enrollment.issueToken(federationId));
+    for (const { token } of await Promise.all(batch)) tokens.push(token);
+  }
+  return tokens;
 }

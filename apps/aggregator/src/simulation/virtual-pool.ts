@@ -1,0 +1,151 @@
+/**
+ * Virtual agents (issue 20): every simulated site runs the real agent runtime over its own real socket.io
+ * connection, but the sites share a pool of worker threads sized to the cores instead of one thread each. Each
+ * thread loads the addon once and sees the training rows once (a SharedArrayBuffer); a site's state is its keys,
+ * its in-memory budget ledger and its shard's row indices (preprocessed by the site, on the pool's threads, the
+ * first time a round needs it: the scattering transform costs ~1 ms a digit, which the aggregator's thread would
+ * otherwise pay for all 8,000 before the first round). 1,000 sites then start in seconds and fit in a few
+ * hundred MB, where a thread per site costs ~1 s and ~40 MB each.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { AgentEvent } from '@concord/client-agent';
+import type { Dataset, PreprocessPlan } from '@concord/datasets';
+
+export interface VirtualSite {
+  name: string;
+  /** one-time enrollment token */
+  token: string;
+  /** the site's rows of `train` */
+  rows: readonly number[];
+}
+
+/** What one pool thread receives (virtual-worker.ts). */
+export interface VirtualWorkerData {
+  server: string;
+  cap: { epsilon: number; delta: number };
+  accountant: 'rdp' | 'prv';
+  dropout: number;
+  /** the training rows as loaded, shared by every thread (SharedArrayBuffer-backed) */
+  features: Float32Array;
+  labels: Float32Array;
+  featureCount: number;
+  /** the federation's data-independent preprocessing, which each site applies to its own rows */
+  preprocess: PreprocessPlan;
+  /** this thread's sites: site k holds rows rowIndex[offsets[k] .. offsets[k+1]) */
+  sites: { index: number; name: string; token: string }[];
+  rowIndex: Int32Array;
+  offsets: Int32Array;
+  startConcurrency: number;
+}
+
+export type VirtualWorkerMessage =
+  | { type: 'event'; index: number; event: AgentEvent }
+  | { type: 'done'; index: number; rounds: number }
+  | { type: 'error'; index: number; message: string };
+
+export interface VirtualAgentsOptions {
+  server: string;
+  sites: readonly VirtualSite[];
+  /** the training rows as loaded (not preprocessed) */
+  train: Dataset;
+  preprocess: PreprocessPlan;
+  cap: { epsilon: number; delta: number };
+  accountant: 'rdp' | 'prv';
+  dropout: number;
+  /** pool size; default os.availableParallelism() (never more threads than sites) */
+  threads?: number;
+  onSiteEvent?: (site: string, event: AgentEvent) => void;
+}
+
+export interface VirtualAgents {
+  threads: number;
+  /**
+   * Resolves once every site authenticated or gave up (enrollment refused, stopped): the rounds then start with all
+   * of them connected, as budget-aware cohort selection expects. Counts of each.
+   */
+  ready: Promise<{ authenticated: number; failed: number }>;
+  /** errors the sites reported, by site name (enrollment failures, an agent that stopped) */
+  errors: Map<string, string>;
+  stop(): Promise<void>;
+}
+
+/** In-flight enrollments + authentications per thread at start-up (see virtual-worker.ts). */
+const START_CONCURRENCY = 32;
+
+function shared(values: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(values.byteLength));
+  out.set(values);
+  return out;
+}
+
+export function startVirtualAgents(o: VirtualAgentsOptions): VirtualAgents {
+  const threads = Math.max(1, Math.min(o.threads ?? availableParallelism(), o.sites.length));
+  const features = shared(o.train.features);
+  const labels = shared(o.train.labels);
+  const pending = new Set(o.sites.map((_, i) => i));
+  const errors = new Map<string, string>();
+  let authenticated = 0;
+  let markReady!: (v: { authenticated: number; failed: number }) => void;
+  const ready = new Promise<{ authenticated: number; failed: number }>((r) => (markReady = r));
+  const settle = (index: number, ok: boolean) => {
+    if (!pending.delete(index)) return;
+    if (ok) authenticated++;
+    if (pending.size === 0) markReady({ authenticated, failed: o.sites.length - authenticated });
+  };
+  if (o.sites.length === 0) markReady({ authenticated: 0, failed: 0 });
+
+  const workers: Worker[] = [];
+  for (let t = 0; t < threads; t++) {
+    // round-robin: each thread gets every threads-th site, so a thread's sites are spread over the roster
+    const mine = o.sites.map((s, index) => ({ ...s, index })).filter((_, index) => index % threads === t);
+    const offsets = new Int32Array(mine.length + 1);
+    mine.forEach((s, k) => (offsets[k + 1] = offsets[k] + s.rows.length));
+    const rowIndex = new Int32Array(offsets[mine.length]);
+    mine.forEach((s, k) => rowIndex.set(s.rows, offsets[k]));
+    const data: VirtualWorkerData = {
+      server: o.server,
+      cap: o.cap,
+      accountant: o.accountant,
+      dropout: o.dropout,
+      features,
+      labels,
+      featureCount: o.train.featureCount,
+      preprocess: o.preprocess,
+      sites: mine.map(({ index, name, token }) => ({ index, name, token })),
+      rowIndex,
+      offsets,
+      startConcurrency: START_CONCURRENCY,
+    };
+    const worker = new Worker(new URL('./virtual-worker.js', import.meta.url), { workerData: data });
+    worker.on('message', (m: VirtualWorkerMessage) => {
+      const name = o.sites[m.index]?.name;
+      if (name === undefined) return;
+      if (m.type === 'event') {
+        if (m.event.type === 'authenticated') settle(m.index, true);
+        o.onSiteEvent?.(name, m.event);
+      } else {
+        if (m.type === 'error') errors.set(name, m.message);
+        settle(m.index, false);
+      }
+    });
+    // a thread that dies takes its sites with it: they will not connect
+    worker.on('error', (error) => {
+      for (const s of mine) {
+        errors.set(s.name, `pool thread failed: ${error.message}`);
+        settle(s.index, false);
+      }
+    });
+    worker.on('exit', () => mine.forEach((s) => settle(s.index, false)));
+    workers.push(worker);
+  }
+  return {
+    threads,
+    ready,
+    errors,
+    async stop() {
+      for (const w of workers) w.postMessage({ type: 'stop' });
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}

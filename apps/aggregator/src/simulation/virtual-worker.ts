@@ -1,0 +1,95 @@
+/**
+ * Worker-thread entry of the virtual-agent pool (virtual-pool.ts): one thread hosts many sites, each a real agent
+ * runtime (runSimSite: enrollment, then runAgent's socket.io transport, AgentRuntime, RoundSession) with its own
+ * socket, keys and budget guard. The addon and the training rows are loaded once per thread; a site keeps only its
+ * row indices and rebuilds its shard when a round asks for it.
+ */
+import { setMaxListeners } from 'node:events';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { AgentEvent, TrainingData } from '@concord/client-agent';
+import { siteShard } from './sim-settings.js';
+import { runSimSite } from './sim-site.js';
+import type { VirtualWorkerData, VirtualWorkerMessage } from './virtual-pool.js';
+
+const input = workerData as VirtualWorkerData;
+const stop = new AbortController();
+parentPort!.on('message', (m: { type?: string }) => {
+  if (m?.type === 'stop') stop.abort();
+});
+// every site of this thread listens to the one stop signal
+setMaxListeners(0, stop.signal);
+const post = (m: VirtualWorkerMessage) => parentPort!.postMessage(m);
+const train = {
+  features: input.features,
+  labels: input.labels,
+  count: input.labels.length,
+  featureCount: input.featureCount,
+  classCount: 0,
+};
+
+/**
+ * Site `k`'s shard: its rows copied out of the shared training rows and preprocessed by the site (siteShard, the
+ * same function the thread-per-site runtime uses), the first time a round asks for it; kept after that, so a site
+ * that never enters a cohort costs only its row indices.
+ */
+function shardOf(k: number): () => TrainingData {
+  let shard: TrainingData | undefined;
+  return () => {
+    if (shard) return shard;
+    const rows = Array.from(input.rowIndex.subarray(input.offsets[k], input.offsets[k + 1]));
+    const { features, labels, count, featureCount } = siteShard(input, train, rows);
+    shard = { features, labels, count, featureCount };
+    return shard;
+  };
+}
+
+/**
+ * Start-up is bounded: at most `startConcurrency` sites of this thread enroll and authenticate at once, so 500
+ * sites starting together do not run their 15 s auth acks out behind each other on a busy core.
+ */
+async function main(): Promise<void> {
+  let free = input.startConcurrency;
+  const waiting: (() => void)[] = [];
+  const acquire = () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((r) => waiting.push(r)));
+  const release = () => (waiting.length > 0 ? waiting.shift()!() : free++);
+  const runs: Promise<void>[] = [];
+  for (let k = 0; k < input.sites.length && !stop.signal.aborted; k++) {
+    await acquire();
+    const { index, name, token } = input.sites[k];
+    let started = false;
+    const settleStart = () => {
+      if (started) return;
+      started = true;
+      release();
+    };
+    const onEvent = (event: AgentEvent) => {
+      if (event.type === 'authenticated') settleStart();
+      post({ type: 'event', index, event });
+    };
+    runs.push(
+      runSimSite({
+        server: input.server,
+        token,
+        name,
+        cap: input.cap,
+        accountant: input.accountant,
+        dropout: input.dropout,
+        data: shardOf(k),
+        onEvent,
+        signal: stop.signal,
+      })
+        .then(
+          (result) => post({ type: 'done', index, rounds: result.rounds }),
+          (error: unknown) => {
+            const code = (error as { code?: unknown }).code;
+            if (code !== 'E_ABORTED')
+              post({ type: 'error', index, message: String((error as Error)?.message ?? error) });
+          },
+        )
+        .finally(settleStart),
+    );
+  }
+  await Promise.all(runs);
+}
+
+void main().finally(() => process.exit(0));
