@@ -210,7 +210,7 @@ describe('agent plan checks', () => {
     privacy: settings.privacy,
     optimization: settings.optimization,
     encoding: settings.encoding,
-    secagg: { threshold: 2, neighbours: 1, vectorLength: 15 },
+    secagg: { threshold: 2, neighbours: 1, vectorLength: 15, modulusBits: 19 }, // 2 x 2^16 = 2^17: 18 bits + sign
     roster: [
       { siteId: 's1', identityPublicKey: keys().publicKey, lastReceipt: null },
       { siteId: 's2', identityPublicKey: keys().publicKey, lastReceipt: null },
@@ -252,7 +252,7 @@ describe('agent plan checks', () => {
           scaleBits: 14,
           roundingBeta: 0.5,
           dimension: 16,
-          modulusBits: 32 as const,
+          modulusBits: 32,
           localNoiseVariance: 1e6,
           minNoisyClients: 2,
           cohortSize: 2,

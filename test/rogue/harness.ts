@@ -12,6 +12,7 @@ import { distributedShareVariance } from '@concord/dp';
 import {
   collusionSafeShape,
   ed25519PublicKeyBase64,
+  planModulusBits,
   PROTOCOL_VERSION,
   secAggConfigOf,
   SIGNING_DOMAINS,
@@ -130,6 +131,14 @@ export class RogueAggregator {
 
   /** A valid plan for `sites` under this federation's terms (round numbers increase from call to call). */
   validPlan(sites: RogueSite[] = this.sites): TrainingPlan {
+    // the SecAgg+ modulus is derived from the rest of the plan (libs/protocol events/modulus.ts), as the agent does
+    const plan = this.planWithoutModulus(sites);
+    plan.secagg.modulusBits = planModulusBits(plan);
+    if (plan.privacy.mode === 'distributed') plan.privacy.distributed.modulusBits = plan.secagg.modulusBits;
+    return plan;
+  }
+
+  private planWithoutModulus(sites: RogueSite[]): TrainingPlan {
     const n = sites.length;
     const roundNumber = ++this.round;
     const now = Date.now();
@@ -183,7 +192,7 @@ export class RogueAggregator {
           },
         },
         encoding: { clip: 2 ** 31 / (2 * n * 2 ** scaleBits), scaleBits },
-        secagg: { ...shape, vectorLength: PARAMETERS + 1 },
+        secagg: { ...shape, vectorLength: PARAMETERS + 1, modulusBits: 32 },
       };
     }
     if (t.mode === 'local') {
@@ -199,14 +208,14 @@ export class RogueAggregator {
           accountant: t.accountant,
         },
         encoding: { clip: 1, scaleBits: 16 },
-        secagg: { ...shape, vectorLength: PARAMETERS },
+        secagg: { ...shape, vectorLength: PARAMETERS, modulusBits: 32 },
       };
     }
     return {
       ...base,
       privacy: { mode: 'none', batchSize: 8, steps: 2 },
       encoding: { clip: 1, scaleBits: 16 },
-      secagg: { ...shape, vectorLength: PARAMETERS },
+      secagg: { ...shape, vectorLength: PARAMETERS, modulusBits: 32 },
     };
   }
 

@@ -98,6 +98,19 @@ describe('rogue aggregator, distributed federation (pinned c = 1)', () => {
     }
   }
 
+  it('a SecAgg+ modulus other than the derived one is refused (E_PLAN_DERIVED; issue 20)', async () => {
+    for (const delta of [-1, -8]) {
+      // narrower wraps the sum (this plan's clamp fills 32 bits, the widest a plan may name)
+      const both = clone(rogue.validPlan());
+      both.secagg.modulusBits += delta;
+      distributedOf(both).modulusBits = both.secagg.modulusBits;
+      await expectRefused(rogue, target, both, 'E_PLAN_DERIVED');
+    }
+    const split = clone(rogue.validPlan()); // the receipt's modulus and the one SecAgg+ sums in must be one number
+    distributedOf(split).modulusBits = split.secagg.modulusBits - 1;
+    await expectRefused(rogue, target, split, 'E_PLAN_DERIVED');
+  });
+
   it('a threshold, neighbours or roster inconsistent with each other is refused', async () => {
     const low = clone(rogue.validPlan()); // k = 8, t = 5: a valid SecAgg+ shape, but 2t-(k+1) = 1 <= c
     low.secagg.neighbours = 8;

@@ -23,7 +23,15 @@ import {
 } from '@concord/protocol';
 import nacl from 'tweetnacl';
 import { checkIdSet, checkRound, parseMessage } from './checks.js';
-import { pairSign, planRound, seedBinding, shareX, type RoundPlan, type SecAggConfig } from './config.js';
+import {
+  modulusBitsOf,
+  pairSign,
+  planRound,
+  seedBinding,
+  shareX,
+  type RoundPlan,
+  type SecAggConfig,
+} from './config.js';
 import { SecAggError } from './errors.js';
 import { drawRandom, requireFunction, requireString, type RandomBytes } from './guards.js';
 import { derivePairKey } from './kdf.js';
@@ -37,9 +45,10 @@ import {
   signedSurvivors,
   signedUnmask,
 } from './messages.js';
+import { packWords } from './packing.js';
 import { applyMasks, defaultMaskExpander, type MaskExpander, type MaskJob } from './prg.js';
 import { shamirSplit } from './shamir.js';
-import { bytesEqual, wipe, wordsToBytes } from './transcript.js';
+import { bytesEqual, wipe } from './transcript.js';
 
 export interface SecAggClientOptions {
   config: SecAggConfig;
@@ -227,7 +236,8 @@ export class SecAggClient {
 
   /**
    * Stage 2: decrypt the bundles routed to us (their senders form our view of U2), then send
-   * y_u = x_u + PRG(b_u) + sum over neighbours v in U2 of ±PRG(s_{u,v}) mod 2^32 (Bonawitz et al. §4, round 2).
+   * y_u = x_u + PRG(b_u) + sum over neighbours v in U2 of ±PRG(s_{u,v}) mod 2^b (Bonawitz et al. §4, round 2;
+   * b = config.modulusBits, 32 when absent), packed at b bits a word.
    * @param input the encoded update, `config.vectorLength` words (encoding.ts); not modified.
    */
   async maskedInput(shareRoute: unknown, input: Uint32Array): Promise<MaskedInput> {
@@ -286,7 +296,8 @@ export class SecAggClient {
         if (v !== this.clientId) jobs.push({ seed: this.maskSeed(v), sign: pairSign(this.clientId, v) });
       }
       await applyMasks(masked, jobs, expander); // wipes the pair seeds
-      const bytes = wordsToBytes(masked);
+      // mod 2^b: the low b bits of y_u (every mask's low b bits are uniform mod 2^b), packed (packing.ts)
+      const bytes = packWords(masked, modulusBitsOf(this.plan.config));
       this.stage = 'consistency';
       return {
         version: SECAGG_PROTOCOL_VERSION,

@@ -28,6 +28,11 @@ export interface SecAggConfig {
   neighbours: number;
   /** Length of the summed vector in uint32 words (model coordinates + the weight coordinate, see encoding.ts). */
   vectorLength: number;
+  /**
+   * b: inputs are summed mod 2^b and travel packed at b bits a word (packing.ts); 32 when absent. Masks stay
+   * uniform mod 2^b (the low b bits of a uniform 32-bit PRG word are uniform), so the masking is unchanged.
+   */
+  modulusBits?: number;
   /** Public, fresh per round: picks the random graph (graph.ts). In Concord rounds it comes from the seed flip. */
   graphSeed: Uint8Array;
   /**
@@ -68,6 +73,7 @@ export function planRound(config: SecAggConfig): RoundPlan {
     throw new RangeError(`config.threshold must exceed (neighbours+1)/2 = ${(k + 1) / 2}, got ${config.threshold}`);
   }
   requireInteger(config.vectorLength, 'config.vectorLength', 1, SECAGG_LIMITS.maxVectorWords);
+  if (config.modulusBits !== undefined) requireInteger(config.modulusBits, 'config.modulusBits', 1, 32);
   requireBytes(config.graphSeed, 'config.graphSeed', 32);
   if (config.seedCommitmentsHash !== undefined) {
     requireBytes(config.seedCommitmentsHash, 'config.seedCommitmentsHash', 32);
@@ -105,6 +111,11 @@ export function planRound(config: SecAggConfig): RoundPlan {
 /** What every advertisement and consistency signature binds besides its own fields: the graph seed and H(C). */
 export function seedBinding(config: Pick<SecAggConfig, 'graphSeed' | 'seedCommitmentsHash'>): Uint8Array[] {
   return [config.graphSeed, config.seedCommitmentsHash ?? new Uint8Array(32)];
+}
+
+/** b of the round's modulus 2^b (32 when the config does not set it). */
+export function modulusBitsOf(config: Pick<SecAggConfig, 'modulusBits'>): number {
+  return config.modulusBits ?? 32;
 }
 
 /** Shamir x-coordinate of `holder`'s share of `owner`'s secrets. */

@@ -8,6 +8,7 @@
  */
 import {
   AdvertiseKeysSchema,
+  packedByteLength,
   ConsistencySignatureSchema,
   MaskedInputSchema,
   SECAGG_PROTOCOL_VERSION,
@@ -19,12 +20,21 @@ import {
   type SecAggServerMessage,
 } from '@concord/protocol';
 import { checkRound, parseMessage, sortedIds } from './checks.js';
-import { pairSign, planRound, seedBinding, shareX, type RoundPlan, type SecAggConfig } from './config.js';
+import {
+  modulusBitsOf,
+  pairSign,
+  planRound,
+  seedBinding,
+  shareX,
+  type RoundPlan,
+  type SecAggConfig,
+} from './config.js';
 import { SecAggError } from './errors.js';
 import { requireFinite } from './guards.js';
 import { derivePairKey } from './kdf.js';
 import { X25519Secret, ed25519Verify } from './keys.js';
 import { signedAdvertise, signedMaskedInput, signedShareKeys, signedSurvivors, signedUnmask } from './messages.js';
+import { centreModulo, unpackWords } from './packing.js';
 import { applyMasks, defaultMaskExpander, type MaskExpander, type MaskJob } from './prg.js';
 import { shamirCombine } from './shamir.js';
 import { bytesEqual, bytesToWords, wipe } from './transcript.js';
@@ -198,7 +208,10 @@ export class SecAggServer {
     }
   }
 
-  /** The unmasked sum over the survivors U3, mod 2^32. @throws SecAggError unless the round is done. */
+  /**
+   * The unmasked sum over the survivors U3 mod 2^b, centred: a word read as int32 (`w | 0`) is the signed sum in
+   * [-2^(b-1), 2^(b-1)) (b = config.modulusBits; at 32 the plain sum mod 2^32). @throws SecAggError unless done.
+   */
   result(): Uint32Array {
     if (this.stage !== 'done' || !this.sum) {
       throw this.abortError ?? new SecAggError('E_WRONG_STAGE', `round is at ${this.stage}, no result yet`);
@@ -318,11 +331,10 @@ export class SecAggServer {
     checkRound(this.plan, msg, 'masked input');
     const identity = this.admit(msg.clientId);
     const { federationId, roundId, vectorLength } = this.plan.config;
-    if (msg.maskedInput.length !== 4 * vectorLength) {
-      throw new SecAggError(
-        'E_BAD_LENGTH',
-        `masked input has ${msg.maskedInput.length} bytes, expected ${4 * vectorLength}`,
-      );
+    const bits = modulusBitsOf(this.plan.config);
+    const expected = packedByteLength(bits, vectorLength);
+    if (msg.maskedInput.length !== expected) {
+      throw new SecAggError('E_BAD_LENGTH', `masked input has ${msg.maskedInput.length} bytes, expected ${expected}`);
     }
     this.verify(
       identity,
@@ -331,12 +343,15 @@ export class SecAggServer {
       'masked input',
     );
     const bytes = msg.maskedInput;
-    // The first input is copied (the accumulator must not alias the transport's buffer); later ones are read in
-    // place when 4-byte aligned on a little-endian host.
+    // The first input is copied (the accumulator must not alias the transport's buffer); later 32-bit ones are read
+    // in place when 4-byte aligned on a little-endian host. Packed words (b < 32) are unpacked (checked) first.
+    // Summing mod 2^32 is summing mod 2^b too (2^b divides 2^32); the result is reduced once, after unmasking.
     const words =
-      !this.accumulator || bytes.byteOffset % 4 !== 0 || !LITTLE_ENDIAN
-        ? bytesToWords(bytes)
-        : new Uint32Array(bytes.buffer, bytes.byteOffset, vectorLength);
+      bits < 32
+        ? unpackWords(bytes, bits, vectorLength)
+        : !this.accumulator || bytes.byteOffset % 4 !== 0 || !LITTLE_ENDIAN
+          ? bytesToWords(bytes)
+          : new Uint32Array(bytes.buffer, bytes.byteOffset, vectorLength);
     if (!this.accumulator) this.accumulator = words;
     else {
       const acc = this.accumulator;
@@ -444,6 +459,7 @@ export class SecAggServer {
       }
     }
     await applyMasks(acc, jobs, expander); // wipes the seeds
+    centreModulo(acc, modulusBitsOf(this.plan.config)); // the sum mod 2^b, signed (packing.ts)
     wipe(...selfMaskSeeds.values(), ...rawKeys);
     this.sum = acc;
     this.accumulator = undefined;

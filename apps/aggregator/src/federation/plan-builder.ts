@@ -1,6 +1,8 @@
 import { distributedShareVariance, honestShareCount } from '@concord/dp';
 import {
   DEFAULT_MAX_COLLUDERS,
+  MAX_MODULUS_BITS,
+  planModulusBits,
   PROTOCOL_VERSION,
   updateVectorLength,
   type PrivacyPlan,
@@ -16,7 +18,7 @@ import { secAggShape, type FederationSettings } from './settings.js';
  * survivor set), at most c of them colluders, so its t - c honest shares carry the full central noise z*C (model
  * units), and the receipt accounts with minNoisyClients = t - c (libs/dp distributed-sizing.ts). Every agent
  * recomputes these numbers from the terms it pinned and refuses a plan whose numbers differ.
- * @throws RangeError when the fixed-point encoding could overflow the 32-bit modular sum for this cohort.
+ * @throws RangeError when the sum this cohort can make (plus the noise tail) needs more than 32 bits.
  */
 export function buildPlan(o: {
   settings: FederationSettings;
@@ -33,15 +35,24 @@ export function buildPlan(o: {
   const maxColluders = settings.secaggMaxColluders ?? DEFAULT_MAX_COLLUDERS;
   const { neighbours, threshold } = secAggShape(n, settings.secaggNeighbours, settings.secaggThreshold, maxColluders);
   const privacy = privacyPlan(settings, n, threshold, maxColluders, parameterCount);
-  // Overflow guard: |sum| must stay below 2^31 in every coordinate. In distributed mode each site's clipped
-  // gradient SUM (and the count coordinate) is clamped per coordinate only as an overflow guard, with half the
-  // range left for the noise: the clamp is 1-Lipschitz, so a record still moves the clamped sum by at most C.
+  // The clamp: in distributed mode each site's clipped gradient SUM (and the count coordinate) is clamped per
+  // coordinate only to bound the sum (the clamp is 1-Lipschitz, so a record still moves the clamped sum by at most
+  // C). Settings that size it from the data (`privacy.clamp`) get a narrow modulus; without it the clamp fills half
+  // of 32 bits, as before issue 20. Local/none clamp each delta value to `encoding.clip`.
   const bits = privacy.mode === 'distributed' ? privacy.distributed.scaleBits : settings.encoding.scaleBits;
-  const encoding =
-    privacy.mode === 'distributed' ? { clip: 2 ** 31 / (2 * n * 2 ** bits), scaleBits: bits } : settings.encoding;
-  if (n * encoding.clip * 2 ** bits >= 2 ** 31) {
+  const clamp =
+    settings.privacy.mode === 'distributed'
+      ? (settings.privacy.clamp ?? 2 ** 31 / (2 * n * 2 ** bits))
+      : settings.encoding.clip;
+  const encoding = privacy.mode === 'distributed' ? { clip: clamp, scaleBits: bits } : settings.encoding;
+  const vectorLength = updateVectorLength(privacy, parameterCount);
+  // The modulus 2^b: the largest |sum| n sites can make (plus the noise tail), derived exactly as every agent
+  // re-derives it (libs/protocol events/modulus.ts).
+  const modulusBits = planModulusBits({ privacy, encoding, roster, secagg: { vectorLength } });
+  if (modulusBits > MAX_MODULUS_BITS) {
     throw new RangeError(`encoding: ${n} sites x clip ${encoding.clip} x 2^${bits} overflows 32 bits`);
   }
+  if (privacy.mode === 'distributed') privacy.distributed.modulusBits = modulusBits;
   return {
     version: PROTOCOL_VERSION,
     federationId: o.federationId,
@@ -53,11 +64,7 @@ export function buildPlan(o: {
     privacy,
     optimization: settings.optimization,
     encoding,
-    secagg: {
-      threshold,
-      neighbours,
-      vectorLength: updateVectorLength(privacy, parameterCount),
-    },
+    secagg: { threshold, neighbours, vectorLength, modulusBits },
     roster,
   };
 }
@@ -84,7 +91,7 @@ function privacyPlan(
       scaleBits: p.scaleBits,
       roundingBeta: p.roundingBeta,
       dimension: parameterCount + 1,
-      modulusBits: 32,
+      modulusBits: MAX_MODULUS_BITS, // set by buildPlan from the whole plan
       localNoiseVariance: distributedShareVariance({
         noiseMultiplier: p.noiseMultiplier,
         clipNorm: p.clipNorm,

@@ -40,6 +40,12 @@ export const FederationSettingsSchema = z
           noiseMultiplier: DistributedPrivacyPlanSchema.shape.noiseMultiplier,
           scaleBits: DistributedPlanSchema.shape.scaleBits,
           countWeight: DistributedPlanSchema.shape.countWeight,
+          /**
+           * per-site, per-coordinate clamp of the summed update, model units (issue 20): sized from the sites' data
+           * (e.g. the expected batch's count coordinate) it narrows the SecAgg+ modulus; absent, the clamp fills
+           * half of 32 bits. Not a privacy term (clamping is 1-Lipschitz), only the sum's range.
+           */
+          clamp: positive.optional(),
           /** sites round their sum with plain randomized rounding (libs/secagg site-sum.ts): conditional rounding is refused */
           roundingBeta: z.literal(0).default(0),
         })

@@ -37,7 +37,8 @@ function planWith(classWeight: unknown, spec: object = BINARY, mode: 'local' | '
       ...(classWeight === undefined ? {} : { classWeight }),
     },
     encoding: { clip: 1, scaleBits: 16 },
-    secagg: { threshold: 2, neighbours: 2, vectorLength: parameterCount },
+    // 3 sites x ceil(1 x 2^16) = 196,608 < 2^18: 18 bits of magnitude and a sign bit
+    secagg: { threshold: 2, neighbours: 2, vectorLength: parameterCount, modulusBits: 19 },
     roster: ['a', 'b', 'c'].map((siteId, i) => ({
       siteId,
       identityPublicKey: String.fromCharCode(65 + i).repeat(43) + '=',
@@ -79,5 +80,42 @@ describe('decidePlan: the class weight', () => {
     expect(refusal.message).toMatch(/binary model/);
     const twoSigmoids = { ...BINARY, layers: [{ units: 2, activation: 'none' }] };
     expect(refusalOf(() => decide(planWith(2, twoSigmoids))).code).toBe('E_UNSUPPORTED_PLAN');
+  });
+});
+
+describe('decidePlan: the SecAgg+ modulus (issue 20)', () => {
+  it('accepts exactly the derived modulus, in local and none modes', () => {
+    expect(decide(planWith(undefined)).execution.mode).toBe('local');
+    expect(decide(planWith(undefined, BINARY, 'none'), { mode: 'none' }).execution.mode).toBe('none');
+  });
+
+  it('refuses a narrower or wider modulus than the sum needs (E_PLAN_DERIVED)', () => {
+    for (const bits of [18, 20, 32]) {
+      for (const mode of ['local', 'none'] as const) {
+        const plan = planWith(undefined, BINARY, mode);
+        plan.secagg.modulusBits = bits;
+        const terms: PrivacyTerms = mode === 'none' ? { mode } : TERMS;
+        const refusal = refusalOf(() => decide(plan, terms));
+        expect(refusal.code).toBe('E_PLAN_DERIVED');
+        expect(refusal.message).toContain(`modulusBits is ${bits}`);
+      }
+    }
+  });
+
+  it('re-derives the modulus from the clamp: a wider clip needs the bits it asks for', () => {
+    const plan = planWith(undefined);
+    plan.encoding = { clip: 4, scaleBits: 16 }; // 3 x 2^18 < 2^20: 21 bits
+    expect(refusalOf(() => decide(plan)).code).toBe('E_PLAN_DERIVED');
+    plan.secagg.modulusBits = 21;
+    expect(decide(plan).execution.mode).toBe('local');
+  });
+
+  it('refuses a clamp whose sum cannot fit 32 bits at all', () => {
+    const plan = planWith(undefined);
+    plan.encoding = { clip: 2 ** 15, scaleBits: 16 }; // 3 x 2^31 > 2^32
+    plan.secagg.modulusBits = 32;
+    const refusal = refusalOf(() => decide(plan));
+    expect(refusal.code).toBe('E_PLAN_DERIVED');
+    expect(refusal.message).toContain('more than 32');
   });
 });

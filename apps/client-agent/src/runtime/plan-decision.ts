@@ -12,7 +12,8 @@
  *   bound 2t - (k + 1) > c with the c it pinned (libs/protocol collusion.ts);
  * - RECOMPUTES every derived field from pinned terms and checkable plan fields: cohortSize = roster length,
  *   minNoisyClients = t - c, localNoiseVariance = (z C 2^s)^2 / (t - c) (libs/dp distributed-sizing.ts), dimension
- *   = parameters + 1; a plan whose fields differ is refused;
+ *   = parameters + 1, the SecAgg+ modulus bits from roster size, clamp, scale and noise (libs/protocol
+ *   events/modulus.ts); a plan whose fields differ is refused;
  * - derives the charge (libs/dp Phase) from the execution object, never from the plan a second time, so the
  *   sample rate, steps and noise the site runs are exactly those it pays for.
  */
@@ -21,6 +22,8 @@ import { distributedShareVariance } from '@concord/dp';
 import {
   collusionMargin,
   distributedGradientClip,
+  MAX_MODULUS_BITS,
+  planModulusBits,
   receiptTermsOf,
   type PrivacyTerms,
   type TrainingPlan,
@@ -217,9 +220,24 @@ export function checkClassWeight(plan: Pick<TrainingPlan, 'model' | 'optimizatio
   return w as number;
 }
 
+/**
+ * The SecAgg+ modulus 2^b, recomputed from the roster size, the clamp, the scale and the noise (libs/protocol
+ * events/modulus.ts): a narrower modulus than the sum needs would wrap it, a wider one only costs bytes, and
+ * either way a plan that disagrees with the derivation is refused. Returns b.
+ */
+function checkModulus(plan: TrainingPlan): number {
+  const derived = planModulusBits(plan);
+  if (derived > MAX_MODULUS_BITS) refuse('E_PLAN_DERIVED', `the sum needs ${derived} bits, more than 32`);
+  if (plan.secagg.modulusBits !== derived) {
+    refuse('E_PLAN_DERIVED', `secagg.modulusBits is ${plan.secagg.modulusBits}, the site derives ${derived}`);
+  }
+  return derived;
+}
+
 function executionOf(plan: TrainingPlan, terms: PrivacyTerms, n: number): Execution {
   const { privacy, encoding } = plan;
   const optimization = { ...plan.optimization, classWeight: checkClassWeight(plan) };
+  if (privacy.mode !== 'distributed') checkModulus(plan);
   if (privacy.mode === 'none') {
     return { mode: 'none', steps: privacy.steps, batchSize: privacy.batchSize, ...optimization, encoding };
   }
@@ -262,6 +280,8 @@ function executionOf(plan: TrainingPlan, terms: PrivacyTerms, n: number): Execut
     refuse('E_PLAN_DERIVED', `secagg.vectorLength ${plan.secagg.vectorLength} differs from the dimension`);
   }
   if (!(encoding.clip * 2 ** d.scaleBits < 2 ** 31)) refuse('E_PLAN_DERIVED', 'encoding.clip overflows 32 bits');
+  // after localNoiseVariance is checked: the modulus is derived from the noise this site itself adds
+  expect('modulusBits', d.modulusBits, checkModulus(plan));
   return {
     mode: 'distributed',
     sampleRate: privacy.sampleRate,

@@ -8,3 +8,4 @@ export * from './event-maps.js';
 export * from './update-layout.js';
 export * from './parser.js';
 export * from './secagg-config.js';
+export * from './modulus.js';

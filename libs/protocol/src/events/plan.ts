@@ -32,7 +32,8 @@ export const DistributedPlanSchema = z
     scaleBits: z.number().int().min(0).max(24),
     roundingBeta: z.number().min(0).lt(1),
     dimension: z.number().int().min(1),
-    modulusBits: z.literal(32),
+    /** equals `secagg.modulusBits` (derived: events/modulus.ts); signed into the receipt */
+    modulusBits: z.number().int().min(2).max(32),
     localNoiseVariance: positive,
     minNoisyClients: z.number().int().min(1),
     cohortSize: z.number().int().min(1),
@@ -132,6 +133,8 @@ export const TrainingPlanSchema = z
         threshold: z.number().int().min(2),
         neighbours: z.number().int().min(1),
         vectorLength: z.number().int().min(1),
+        /** sums are taken mod 2^modulusBits and masked inputs packed at that width (derived: events/modulus.ts) */
+        modulusBits: z.number().int().min(2).max(32),
         // No graph seed: the aggregator does not choose it. The cohort draws it by commit-and-reveal (SecAgg+
         // stages S1-S2, @concord/secagg seed-flip.ts); a plan that still carries one is refused (strict).
       })

@@ -14,6 +14,8 @@ export interface PlanSecAggConfig {
   threshold: number;
   neighbours: number;
   vectorLength: number;
+  /** sums mod 2^modulusBits, masked inputs packed at that width (events/modulus.ts) */
+  modulusBits: number;
 }
 
 export function secAggConfigOf(plan: TrainingPlan): PlanSecAggConfig {
@@ -28,5 +30,6 @@ export function secAggConfigOf(plan: TrainingPlan): PlanSecAggConfig {
     threshold: plan.secagg.threshold,
     neighbours: plan.secagg.neighbours,
     vectorLength: plan.secagg.vectorLength,
+    modulusBits: plan.secagg.modulusBits,
   };
 }
