@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import {
   ConcordError,
@@ -62,7 +62,7 @@ export class LedgerRepository {
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
     /** the enrolled sites' identity keys (the `sites` table is SiteRepository's) */
-    private readonly sites: Pick<SiteRepository, 'identityKeys' | 'identityKeyOf'> = new SiteRepository(db),
+    private readonly sites: Pick<SiteRepository, 'identityKeys' | 'identityKeysOf'> = new SiteRepository(db),
   ) {}
 
   /**
@@ -72,99 +72,119 @@ export class LedgerRepository {
    * otherwise; database errors (constraint violations, lost connections) pass through unchanged.
    */
   async append(tx: Executor, input: LedgerAppendInput): Promise<PrivacyLedgerRow> {
+    const [row] = await this.appendMany(tx, [input]);
+    return row;
+  }
+
+  /**
+   * Appends a cohort's charges, in order, inside `tx`, with exactly `append`'s checks for each (the first failing
+   * charge, in order, throws the error `append` would have thrown, and nothing is written), but with one lock, one
+   * read of the keys, earlier charges and head, and one insert for the lot instead of six statements per charge.
+   * All charges must name one federation.
+   */
+  async appendMany(tx: Executor, inputs: readonly LedgerAppendInput[]): Promise<PrivacyLedgerRow[]> {
+    if (inputs.length === 0) return [];
     // Without a transaction the advisory lock would be released at once: open one.
-    if (!isTransaction(tx)) return tx.transaction((inner) => this.append(inner, input));
-    const { federationId, siteId, roundId, signature } = input;
-    let receipt: PrivacyReceipt;
-    try {
-      receipt = parsePrivacyReceipt(input.receipt);
-    } catch (error) {
-      throw new LedgerError('E_LEDGER_RECEIPT_INVALID', (error as Error).message);
+    if (!isTransaction(tx)) return tx.transaction((inner) => this.appendMany(inner, inputs));
+    const federationId = inputs[0].federationId;
+    if (inputs.some((i) => i.federationId !== federationId)) {
+      throw new RangeError('appendMany: every charge must name the same federation');
     }
-    for (const [field, expected] of [
-      ['federationId', federationId],
-      ['siteId', siteId],
-      ['roundId', roundId],
-    ] as const) {
-      if (receipt[field] !== expected) {
-        throw new LedgerError('E_LEDGER_RECEIPT_MISMATCH', `receipt: ${field} does not match the charge's ${field}`);
-      }
-    }
+    const parsed = inputs.map(parseCharge);
+    // the first charge that is refused before the lock is refused before any statement, as `append` does
+    if (parsed[0] instanceof LedgerError) throw parsed[0];
 
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${LEDGER_LOCK_PREFIX + federationId}, 0))`);
 
-    const publicKey = await this.sites.identityKeyOf(tx, federationId, siteId);
-    if (publicKey === undefined)
-      throw new LedgerError('E_LEDGER_UNKNOWN_SITE', `site ${siteId} is not enrolled in federation ${federationId}`);
-    if (!safeVerify(receipt, signature, publicKey)) {
-      throw new LedgerError('E_LEDGER_SIGNATURE', `receipt of site ${siteId}: signature does not verify`);
-    }
-
-    const [already] = await tx
-      .select({ seq: privacyLedger.seq })
+    const siteIds = [...new Set(inputs.map((i) => i.siteId))];
+    const roundIds = [...new Set(inputs.map((i) => i.roundId))];
+    const keys = await this.sites.identityKeysOf(tx, federationId, siteIds);
+    const charged = await tx
+      .select({ siteId: privacyLedger.siteId, roundId: privacyLedger.roundId })
       .from(privacyLedger)
       .where(
         and(
           eq(privacyLedger.federationId, federationId),
-          eq(privacyLedger.siteId, siteId),
-          eq(privacyLedger.roundId, roundId),
+          inArray(privacyLedger.siteId, siteIds),
+          inArray(privacyLedger.roundId, roundIds),
         ),
       );
-    if (already) throw doubleCharge(siteId, roundId);
-
-    const [previousOfSite] = await tx
-      .select({ receipt: privacyLedger.receipt, receiptHash: privacyLedger.receiptHash })
+    const chargedPairs = new Set(charged.map((c) => `${c.siteId}\n${c.roundId}`));
+    // each site's newest charge: what its next receipt must extend (updated as this batch extends it)
+    const previous = new Map<string, { sequence: number; receiptHash: string }>();
+    const newest = await tx
+      .selectDistinctOn([privacyLedger.siteId], {
+        siteId: privacyLedger.siteId,
+        receipt: privacyLedger.receipt,
+        receiptHash: privacyLedger.receiptHash,
+      })
       .from(privacyLedger)
-      .where(and(eq(privacyLedger.federationId, federationId), eq(privacyLedger.siteId, siteId)))
-      .orderBy(desc(privacyLedger.seq))
-      .limit(1);
-    const expectedSequence = (previousOfSite?.receipt.sequence ?? 0) + 1;
-    if (receipt.sequence !== expectedSequence) {
-      throw new LedgerError(
-        'E_LEDGER_SITE_SEQUENCE',
-        `receipt of site ${siteId}: sequence ${receipt.sequence}, expected ${expectedSequence}`,
-      );
-    }
-    if (receipt.previousReceiptHash !== (previousOfSite?.receiptHash ?? null)) {
-      throw new LedgerError(
-        'E_LEDGER_SITE_SEQUENCE',
-        `receipt of site ${siteId}: previousReceiptHash does not name the site's previous receipt`,
-      );
-    }
+      .where(and(eq(privacyLedger.federationId, federationId), inArray(privacyLedger.siteId, siteIds)))
+      .orderBy(privacyLedger.siteId, desc(privacyLedger.seq));
+    for (const n of newest) previous.set(n.siteId, { sequence: n.receipt.sequence, receiptHash: n.receiptHash });
 
-    const head = await this.headIn(tx, federationId);
-    const seq = head.seq + 1;
-    const recordedAt = this.clock();
-    const hashOfReceipt = receiptHash(receipt);
-    const entryHash = computeEntryHash(head.hash, {
-      federationId,
-      seq,
-      siteId,
-      roundId,
-      receiptHash: hashOfReceipt,
-      signature,
-      recordedAt: recordedAt.toISOString(),
-    });
+    let head = await this.headIn(tx, federationId);
+    const rows: (typeof privacyLedger.$inferInsert)[] = [];
+    for (const [k, input] of inputs.entries()) {
+      const receipt = parsed[k];
+      if (receipt instanceof LedgerError) throw receipt;
+      const { siteId, roundId, signature } = input;
+      const publicKey = keys.get(siteId);
+      if (publicKey === undefined)
+        throw new LedgerError('E_LEDGER_UNKNOWN_SITE', `site ${siteId} is not enrolled in federation ${federationId}`);
+      if (!safeVerify(receipt, signature, publicKey)) {
+        throw new LedgerError('E_LEDGER_SIGNATURE', `receipt of site ${siteId}: signature does not verify`);
+      }
+      if (chargedPairs.has(`${siteId}\n${roundId}`)) throw doubleCharge(siteId, roundId);
+      const previousOfSite = previous.get(siteId);
+      const expectedSequence = (previousOfSite?.sequence ?? 0) + 1;
+      if (receipt.sequence !== expectedSequence) {
+        throw new LedgerError(
+          'E_LEDGER_SITE_SEQUENCE',
+          `receipt of site ${siteId}: sequence ${receipt.sequence}, expected ${expectedSequence}`,
+        );
+      }
+      if (receipt.previousReceiptHash !== (previousOfSite?.receiptHash ?? null)) {
+        throw new LedgerError(
+          'E_LEDGER_SITE_SEQUENCE',
+          `receipt of site ${siteId}: previousReceiptHash does not name the site's previous receipt`,
+        );
+      }
+      const seq = head.seq + 1;
+      const recordedAt = this.clock();
+      const hashOfReceipt = receiptHash(receipt);
+      const entryHash = computeEntryHash(head.hash, {
+        federationId,
+        seq,
+        siteId,
+        roundId,
+        receiptHash: hashOfReceipt,
+        signature,
+        recordedAt: recordedAt.toISOString(),
+      });
+      rows.push({
+        federationId,
+        seq,
+        siteId,
+        roundId,
+        receipt,
+        receiptHash: hashOfReceipt,
+        signature,
+        prevHash: head.hash,
+        entryHash,
+        recordedAt,
+      });
+      head = { seq, hash: entryHash };
+      chargedPairs.add(`${siteId}\n${roundId}`);
+      previous.set(siteId, { sequence: receipt.sequence, receiptHash: hashOfReceipt });
+    }
     try {
-      const [row] = await tx
-        .insert(privacyLedger)
-        .values({
-          federationId,
-          seq,
-          siteId,
-          roundId,
-          receipt,
-          receiptHash: hashOfReceipt,
-          signature,
-          prevHash: head.hash,
-          entryHash,
-          recordedAt,
-        })
-        .returning();
-      return row;
+      const inserted = await tx.insert(privacyLedger).values(rows).returning();
+      return inserted.sort((a, b) => a.seq - b.seq);
     } catch (error) {
       if (postgresErrorCode(error) === UNIQUE_VIOLATION && /site_round/.test(errorText(error))) {
-        throw doubleCharge(siteId, roundId);
+        // only a writer that skips the lock gets here; the batch names its first charge
+        throw doubleCharge(inputs[0].siteId, inputs[0].roundId);
       }
       throw error;
     }
@@ -235,6 +255,22 @@ export class LedgerRepository {
 
 function isTransaction(executor: Executor): executor is Tx {
   return executor instanceof PgTransaction;
+}
+
+/** The receipt of a charge, parsed and matched to the charge's federation, site and round; or why not. */
+function parseCharge(input: LedgerAppendInput): PrivacyReceipt | LedgerError {
+  let receipt: PrivacyReceipt;
+  try {
+    receipt = parsePrivacyReceipt(input.receipt);
+  } catch (error) {
+    return new LedgerError('E_LEDGER_RECEIPT_INVALID', (error as Error).message);
+  }
+  for (const field of ['federationId', 'siteId', 'roundId'] as const) {
+    if (receipt[field] !== input[field]) {
+      return new LedgerError('E_LEDGER_RECEIPT_MISMATCH', `receipt: ${field} does not match the charge's ${field}`);
+    }
+  }
+  return receipt;
 }
 
 function doubleCharge(siteId: string, roundId: string): LedgerError {

@@ -51,13 +51,18 @@ export class SiteRepository {
     return new Map(rows.map((r) => [r.id, r.publicKey]));
   }
 
-  /** The identity public key of `siteId` if it is enrolled in `federationId` (read on the caller's transaction). */
-  async identityKeyOf(executor: Executor, federationId: string, siteId: string): Promise<string | undefined> {
-    const [site] = await executor
-      .select({ publicKey: sites.identityPublicKey })
+  /** The identity public keys of those of `siteIds` enrolled in `federationId` (read on the caller's transaction). */
+  async identityKeysOf(
+    executor: Executor,
+    federationId: string,
+    siteIds: readonly string[],
+  ): Promise<Map<string, string>> {
+    if (siteIds.length === 0) return new Map();
+    const rows = await executor
+      .select({ id: sites.id, publicKey: sites.identityPublicKey })
       .from(sites)
-      .where(and(eq(sites.federationId, federationId), eq(sites.id, siteId)));
-    return site?.publicKey;
+      .where(and(eq(sites.federationId, federationId), inArray(sites.id, [...new Set(siteIds)])));
+    return new Map(rows.map((r) => [r.id, r.publicKey]));
   }
 
   async touchSite(siteId: string, now: Date): Promise<void> {

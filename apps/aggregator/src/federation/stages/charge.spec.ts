@@ -31,11 +31,13 @@ function setup(refuse?: string) {
   const deps: ChargeDeps = {
     db,
     ledger: {
-      append: async (tx, input: LedgerAppendInput) => {
+      appendMany: async (tx, inputs: readonly LedgerAppendInput[]) => {
         expect(tx).toBe(db.tx); // the charge runs on the caller's transaction
-        if (input.siteId === refuse) throw new LedgerError('E_LEDGER_SIGNATURE', 'signature does not verify');
-        log.push(`charge ${input.siteId}`);
-        return {} as never;
+        for (const input of inputs) {
+          if (input.siteId === refuse) throw new LedgerError('E_LEDGER_SIGNATURE', 'signature does not verify');
+          log.push(`charge ${input.siteId}`);
+        }
+        return [];
       },
     },
     rounds: {

@@ -8,14 +8,14 @@ import { unmask, type CheckedReceipt } from './secagg.js';
 
 export interface ChargeDeps {
   db: Pick<Db, 'transaction'>;
-  ledger: Pick<LedgerRepository, 'append'>;
+  ledger: Pick<LedgerRepository, 'appendMany'>;
   rounds: Pick<RoundRepository, 'setState'>;
 }
 
 /**
- * Stage "charge": appends every survivor's signed receipt to the privacy ledger (its input is in the sum) and moves
- * the round to `unmasking`, in ONE transaction. Mode `none` charges nothing but still records the state change.
- * A refused charge (LedgerError) or a database error rolls the whole transaction back and propagates.
+ * Stage "charge": appends every survivor's signed receipt to the privacy ledger (its input is in the sum; one batched
+ * append, each charge checked as a single append would be) and moves the round to `unmasking`, in ONE transaction.
+ * Mode `none` charges nothing but still records the state change. A refused charge (LedgerError) or a database error rolls the whole transaction back and propagates.
  */
 export async function chargeSurvivors(
   deps: ChargeDeps,
@@ -27,10 +27,13 @@ export async function chargeSurvivors(
   const { federationId, round, settings } = ctx;
   await deps.db.transaction(async (tx) => {
     if (privacyMode !== 'none') {
-      for (const siteId of survivors) {
-        const charged = receipts.get(siteId)!;
-        await deps.ledger.append(tx, { federationId, siteId, roundId: round.id, ...charged });
-      }
+      const charges = survivors.map((siteId) => ({
+        federationId,
+        siteId,
+        roundId: round.id,
+        ...receipts.get(siteId)!,
+      }));
+      await deps.ledger.appendMany(tx, charges);
     }
     await deps.rounds.setState(
       round.id,
