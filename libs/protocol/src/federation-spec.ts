@@ -269,6 +269,30 @@ export const FederationSpecSchema = z
       .default({ enabled: true }),
     server: FederationServerSchema.default({}),
     local: FederationLocalSchema.default({}),
+    /**
+     * Private federated evaluation (docs/federation-spec.md): every `every` model versions (and the last) the cohort
+     * evaluates the model on validation splits the sites hold out by their own private coin (`validationFraction`
+     * of their records, never trained on), under SecAgg+ with noise, charged like a training round (the max rule).
+     * Defaults: on, about 3 evaluations, 20 %, the noise that adds no epsilon to the training's.
+     */
+    evaluation: z
+      .object({
+        enabled: z.boolean().optional(),
+        every: z.number().int().min(1).max(100_000).optional(),
+        validationFraction: z.number().gt(0).max(0.5).optional(),
+        seed: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1)
+          .optional(),
+        /** z of the evaluation's Gaussian (std z x sensitivity per count); default: no extra epsilon */
+        noiseMultiplier: positive.max(1e6).optional(),
+        /** per-record loss clip for the reported loss (default 5 nats; mse 1) */
+        lossClip: positive.max(1e6).optional(),
+      })
+      .strict()
+      .default({}),
     /** fixed-point encoding of a site's update in local / none modes: clip each value to [-clip, clip], 2^scaleBits */
     encoding: z
       .object({ clip: positive.optional(), scaleBits: z.number().int().min(0).max(24).optional() })

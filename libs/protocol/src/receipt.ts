@@ -81,6 +81,12 @@ export const privacyReceiptSchema = z
      */
     accountant: z.enum(['rdp', 'prv']).optional(),
     distributed: distributedParametersSchema.optional(),
+    /**
+     * 'evaluation': the charge of an evaluation round (the Gaussian mechanism on the site's validation split, one
+     * step at rate 1, `clipNorm` = the evaluation vector's sensitivity). Absent: a training round. A site's history
+     * is accounted as the larger of its training part and its evaluation part (libs/dp accountant.ts).
+     */
+    use: z.literal('evaluation').optional(),
     cap: privacyCapSchema,
   })
   .strict()

@@ -9,6 +9,7 @@ import {
   type RosterMember,
   type TrainingPlan,
 } from '@concord/protocol';
+import { evaluationPlanOf } from './evaluation-plan.js';
 import { secAggShape, type FederationSettings } from './settings.js';
 
 /**
@@ -29,6 +30,8 @@ export function buildPlan(o: {
   parameterCount: number;
   modelSha256: string;
   now: Date;
+  /** present: an evaluation plan for this model version (evaluation-plan.ts) */
+  evaluationOf?: number;
 }): TrainingPlan {
   const { settings, roster, parameterCount } = o;
   const n = roster.length;
@@ -45,10 +48,14 @@ export function buildPlan(o: {
       ? (settings.privacy.clamp ?? 2 ** 31 / (2 * n * 2 ** bits))
       : settings.encoding.clip;
   const encoding = privacy.mode === 'distributed' ? { clip: clamp, scaleBits: bits } : settings.encoding;
-  const vectorLength = updateVectorLength(privacy, parameterCount);
+  const evaluation =
+    o.evaluationOf === undefined
+      ? undefined
+      : evaluationPlanOf(settings, { modelVersion: o.evaluationOf, cohortSize: n, threshold, maxColluders });
+  const vectorLength = evaluation ? evaluation.vectorLength : updateVectorLength(privacy, parameterCount);
   // The modulus 2^b: the largest |sum| n sites can make (plus the noise tail), derived exactly as every agent
   // re-derives it (libs/protocol events/modulus.ts).
-  const modulusBits = planModulusBits({ privacy, encoding, roster, secagg: { vectorLength } });
+  const modulusBits = planModulusBits({ privacy, encoding, roster, secagg: { vectorLength }, evaluation });
   if (modulusBits > MAX_MODULUS_BITS) {
     throw new RangeError(`encoding: ${n} sites x clip ${encoding.clip} x 2^${bits} overflows 32 bits`);
   }
@@ -66,6 +73,7 @@ export function buildPlan(o: {
     encoding,
     secagg: { threshold, neighbours, vectorLength, modulusBits },
     roster,
+    ...(evaluation ? { evaluation } : {}),
   };
 }
 

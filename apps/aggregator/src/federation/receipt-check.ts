@@ -1,7 +1,7 @@
 import {
   canonicalJsonBytes,
   privacyReceiptSchema,
-  receiptTermsOf,
+  receiptTermsOfPlan,
   verifyReceiptSignature,
   type PrivacyReceipt,
   type TrainingPlan,
@@ -20,7 +20,7 @@ export function checkRoundReceipt(o: {
   identityPublicKey: string;
 }): { ok: true; receipt: PrivacyReceipt; signature: string } | { ok: false; code: string; reason: string } {
   const { plan, siteId } = o;
-  const terms = receiptTermsOf(plan.privacy);
+  const terms = receiptTermsOfPlan(plan);
   if (terms === null) {
     return o.receipt === undefined
       ? { ok: false, code: 'E_NO_RECEIPT', reason: 'mode none has no receipt' }

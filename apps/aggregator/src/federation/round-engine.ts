@@ -2,6 +2,7 @@ import { initWeights, parameterCount } from '@concord/native';
 import { initializeTableModel, type ServerOptimizerState } from '@concord/fedopt';
 import { bytesToFloat32, float32ToBytes } from '@concord/protocol';
 import { SecAggError } from '@concord/secagg';
+import { isEvaluationDue } from './evaluation-plan.js';
 import { waitWhilePaused } from './pause-gate.js';
 import type { SecAggSession, StageDrop } from './secagg-session.js';
 import { restoreOptimizerState } from './server-optimizer.js';
@@ -9,6 +10,7 @@ import { FederationSettingsSchema, type FederationSettings } from './settings.js
 import { chargeThenUnmask } from './stages/charge.js';
 import { openRound } from './stages/cohort.js';
 import { PlanRefused, sendPlan } from './stages/plan.js';
+import { recordEvaluation } from './stages/evaluate.js';
 import { releaseModel } from './stages/release.js';
 import {
   RoundFailure,
@@ -64,6 +66,7 @@ export class RoundEngine {
         optimizer = outcome.optimizer!;
         version = outcome.report.modelVersion!;
         failedInARow = 0;
+        if (isEvaluationDue(settings, version)) await this.evaluate(federationId, settings, weights, version, hooks);
       } else {
         failed += 1;
         failedInARow += 1;
@@ -105,6 +108,37 @@ export class RoundEngine {
     return { released, failed, weights, modelVersion: version };
   }
 
+  /**
+   * One private evaluation of model `version` (evaluation-plan.ts): a round of its own through the same stages and
+   * the same charge, on a cohort drawn as for training. A failed evaluation is logged and recorded like a failed
+   * round; training goes on (the model is not evaluated then; nothing is retried with a second charge).
+   */
+  private async evaluate(
+    federationId: string,
+    settings: FederationSettings,
+    weights: Float32Array,
+    version: number,
+    hooks: RunHooks,
+  ): Promise<void> {
+    const pool = await waitForCohortPool(this.deps, federationId, settings, weights.length, {
+      signal: hooks.signal,
+      evaluation: true,
+    });
+    if (pool.kind === 'exhausted') return; // too few sites can pay for it: the version stays unevaluated
+    const outcome = await this.runRound(
+      federationId,
+      settings,
+      pool.sites,
+      weights,
+      version,
+      undefined,
+      hooks,
+      version,
+    );
+    logRound(federationId, outcome.report);
+    hooks.onRound?.(outcome.report);
+  }
+
   private async currentModel(federationId: string, settings: FederationSettings) {
     const latest = await this.deps.models.latestModel(federationId);
     const p = parameterCount(settings.model);
@@ -138,12 +172,15 @@ export class RoundEngine {
     connected: string[],
     weights: Float32Array,
     version: number,
-    optimizer: ServerOptimizerState,
+    optimizer: ServerOptimizerState | undefined,
     hooks: RunHooks,
+    /** present: an evaluation round of this model version (stage "evaluate" instead of "release") */
+    evaluationOf?: number,
   ): Promise<{ report: RoundReport; weights?: Float32Array; optimizer?: ServerOptimizerState }> {
     const { rounds, connections } = this.deps;
     const clock = stopwatch();
-    const { round, roster } = await openRound(this.deps, federationId, settings, connected);
+    const kind = evaluationOf === undefined ? 'training' : 'evaluation';
+    const { round, roster } = await openRound(this.deps, federationId, settings, connected, kind);
     clock.lap('cohort');
     appLogger().info(
       {
@@ -155,10 +192,11 @@ export class RoundEngine {
       },
       `round ${round.number}: cohort of ${roster.length}`,
     );
-    const ctx: RoundContext = { federationId, settings, round, roster, ...clock };
+    const ctx: RoundContext = { federationId, settings, round, roster, evaluationOf, ...clock };
     const report: RoundReport = {
       roundId: round.id,
       roundNumber: round.number,
+      kind,
       state: 'failed',
       cohort: roster.length,
       survivors: 0,
@@ -171,13 +209,26 @@ export class RoundEngine {
       const { plan, accepted, drops: planDrops } = await sendPlan(this.deps, ctx, weights);
       const masked = await collectMaskedInputs(this.deps, ctx, plan, accepted, planDrops, (s) => (session = s));
       const { sum, survivors } = await chargeThenUnmask(this.deps, ctx, plan.privacy.mode, masked);
+      if (evaluationOf !== undefined) {
+        const evaluated = await recordEvaluation(this.deps, ctx, { plan, sum, survivors });
+        Object.assign(report, {
+          state: 'released',
+          survivors: survivors.length,
+          modelVersion: evaluated.modelVersion,
+          accuracy: evaluated.accuracy,
+          loss: evaluated.loss,
+          evaluation: evaluated,
+          drops: masked.session.drops,
+        });
+        return { report };
+      }
       const released = await releaseModel(this.deps, ctx, {
         plan,
         sum,
         survivors,
         weights,
         version,
-        optimizer,
+        optimizer: optimizer!,
         evaluate: hooks.evaluate,
       });
       Object.assign(report, {
@@ -216,7 +267,23 @@ export class RoundEngine {
 
 /** One structured line per round outcome: released (model version, survivors) or failed (code and reason). */
 function logRound(federationId: string, report: RoundReport): void {
-  const base = { federationId, round: report.roundNumber, roundId: report.roundId, cohort: report.cohort };
+  const base = {
+    federationId,
+    round: report.roundNumber,
+    roundId: report.roundId,
+    kind: report.kind,
+    cohort: report.cohort,
+  };
+  if (report.state === 'released' && report.evaluation) {
+    const e = report.evaluation;
+    appLogger().info(
+      { event: 'round.evaluated', ...base, survivors: report.survivors, modelVersion: report.modelVersion, ...e.std },
+      `round ${report.roundNumber}: evaluated model version ${report.modelVersion}: ` +
+        (e.accuracy === undefined ? '' : `accuracy ${e.accuracy.toFixed(4)} ± ${e.std.accuracy!.toFixed(4)}, `) +
+        `loss ${e.loss.toFixed(4)} ± ${e.std.loss.toFixed(4)} (noise std)`,
+    );
+    return;
+  }
   if (report.state === 'released') {
     appLogger().info(
       { event: 'round.released', ...base, survivors: report.survivors, modelVersion: report.modelVersion },

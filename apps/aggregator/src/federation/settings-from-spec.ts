@@ -1,6 +1,7 @@
 import { resolveTrainingPlan, type ResolvedTrainingPlan } from '@concord/fedopt';
 import { FederationSpecError, parseFederationSpec } from '@concord/protocol';
 import { DEFAULT_BIT_COUNT, MAX_BITS_PER_DIMENSION } from '@concord/watermark';
+import { evaluationSettingsOf } from './evaluation-settings.js';
 import { FederationSettingsSchema, type FederationSettings } from './settings.js';
 
 export interface EngineTimeouts {
@@ -23,10 +24,8 @@ export function settingsFromSpec(
   const resolved = resolveTrainingPlan(spec, o.cohortSize ? { cohortSize: o.cohortSize } : {});
   assertWatermarkFits(spec.watermark.enabled, resolved.model.inputSize);
   assertCohortCanStart(resolved);
-  return {
-    settings: { ...settingsFromResolved(resolved, o.timeouts ?? DEFAULT_TIMEOUTS), dataset: spec.dataset },
-    resolved,
-  };
+  const settings = { ...settingsFromResolved(resolved, o.timeouts ?? DEFAULT_TIMEOUTS), dataset: spec.dataset };
+  return { settings: { ...settings, evaluation: evaluationSettingsOf(settings, spec.evaluation) }, resolved };
 }
 
 /** A federation whose minSites exceeds its cohort size would wait forever: refuse it at creation instead. */

@@ -9,6 +9,7 @@ import {
   DistributedPlanSchema,
   DistributedPrivacyPlanSchema,
   EncodingPlanSchema,
+  EvaluationPlanSchema,
   FederationDatasetSchema,
   LocalPrivacyPlanSchema,
   ModelSpecWireSchema,
@@ -16,6 +17,7 @@ import {
   OptimizationPlanSchema,
   PreprocessPlanSchema,
   SERVER_OPTIMIZER_NAMES,
+  ValidationSplitSchema,
 } from '@concord/protocol';
 import { z } from 'zod';
 
@@ -84,6 +86,22 @@ export const FederationSettingsSchema = z
     secaggThreshold: z.number().int().min(2).optional(),
     /** c: cohort members that may collude with the aggregator (default 1; libs/protocol collusion.ts) */
     secaggMaxColluders: z.number().int().min(0).optional(),
+    /**
+     * Private federated evaluation (libs/protocol events/evaluation.ts): after every `every`-th released model
+     * version (and the last), the cohort evaluates it on the validation splits the sites pinned at enrollment.
+     * Absent: no evaluation rounds.
+     */
+    evaluation: z
+      .object({
+        every: z.number().int().min(1).max(100_000),
+        validation: ValidationSplitSchema,
+        lossClip: EvaluationPlanSchema.shape.lossClip,
+        /** z of the evaluation's Gaussian mechanism (0 only in mode none) */
+        noiseMultiplier: EvaluationPlanSchema.shape.noiseMultiplier,
+        scaleBits: EvaluationPlanSchema.shape.scaleBits,
+      })
+      .strict()
+      .optional(),
     /** seed (hex, 32 bytes) of the initial weights, for reproducible experiments; random when absent */
     initSeed: z
       .string()

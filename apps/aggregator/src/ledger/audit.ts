@@ -50,9 +50,15 @@ const CAP_TOLERANCE = 1e-9;
  * One round's receipt as the accountant's phase. Local mode: DP-SGD, `steps` subsampled Gaussian steps. Distributed
  * mode: the distributed discrete Gaussian (Kairouz, Liu, Steinke 2021) with the receipt's parameters; the receipt
  * carries gamma^-1 (integer units per model unit) and the local noise variance, the accountant gamma and sigma.
+ * An evaluation receipt (`use`) keeps its use: the accountant composes it with the training part by the max rule.
  */
 export function phaseOfReceipt(receipt: PrivacyReceipt): Phase {
-  const base = { sampleRate: receipt.sampleRate, noiseMultiplier: receipt.noiseMultiplier, steps: receipt.steps };
+  const base = {
+    sampleRate: receipt.sampleRate,
+    noiseMultiplier: receipt.noiseMultiplier,
+    steps: receipt.steps,
+    ...(receipt.use === undefined ? {} : { use: receipt.use }),
+  };
   const d = receipt.distributed;
   if (receipt.mode === 'local' || d === undefined) return base;
   return {

@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db, Executor } from '../db/client.js';
 import { modelVersions, type ModelVersion } from '../db/schema/model-versions.js';
 import { countOf, paged, type Page, type Paged } from './paging.js';
@@ -28,6 +28,19 @@ export class ModelVersionRepository {
     executor: Executor = this.db,
   ): Promise<void> {
     await executor.insert(modelVersions).values(row);
+  }
+
+  /** Merges `metrics` into one version's metrics (a private evaluation's noisy results, written after its charge). */
+  async addMetrics(
+    federationId: string,
+    version: number,
+    values: Record<string, number>,
+    executor: Executor = this.db,
+  ): Promise<void> {
+    await executor
+      .update(modelVersions)
+      .set({ metrics: sql`${modelVersions.metrics} || ${JSON.stringify(values)}::jsonb` })
+      .where(and(eq(modelVersions.federationId, federationId), eq(modelVersions.version, version)));
   }
 
   listModels(federationId: string, page: Page): Promise<Paged<ModelVersionSummary>> {

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, max, sql } from 'drizzle-orm';
 import type { Db, Executor } from '../db/client.js';
 import { roundParticipants, type RoundParticipant } from '../db/schema/round-participants.js';
-import { rounds, type Round, type RoundState, type StageTimings } from '../db/schema/rounds.js';
+import { rounds, type Round, type RoundKind, type RoundState, type StageTimings } from '../db/schema/rounds.js';
 import { countOf, paged, type Page, type Paged } from './paging.js';
 
 const UNFINISHED: RoundState[] = ['open', 'training', 'unmasking', 'aggregated'];
@@ -14,7 +14,12 @@ export class RoundRepository {
   constructor(private readonly db: Db) {}
 
   /** Creates the next round (number = highest + 1) with its cohort, in one transaction. */
-  async open(federationId: string, siteIds: readonly string[], deadline: Date): Promise<Round> {
+  async open(
+    federationId: string,
+    siteIds: readonly string[],
+    deadline: Date,
+    kind: RoundKind = 'training',
+  ): Promise<Round> {
     return this.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${'concord.rounds:' + federationId}, 0))`);
       const [{ highest }] = await tx
@@ -23,7 +28,7 @@ export class RoundRepository {
         .where(eq(rounds.federationId, federationId));
       const [round] = await tx
         .insert(rounds)
-        .values({ federationId, number: (highest ?? 0) + 1, state: 'open', trainingDeadlineAt: deadline })
+        .values({ federationId, number: (highest ?? 0) + 1, kind, state: 'open', trainingDeadlineAt: deadline })
         .returning();
       if (siteIds.length > 0) {
         await tx
@@ -87,7 +92,9 @@ export class RoundRepository {
     const [{ n }] = await this.db
       .select({ n: sql<number>`count(*)::int` })
       .from(rounds)
-      .where(and(eq(rounds.federationId, federationId), eq(rounds.state, 'released')));
+      .where(
+        and(eq(rounds.federationId, federationId), eq(rounds.state, 'released'), eq(rounds.kind, 'training')),
+      );
     return Number(n);
   }
 

@@ -27,7 +27,7 @@ export interface EnrollmentDeps {
   db: Pick<Db, 'transaction'>;
   federations: Pick<FederationRepository, 'get'>;
   sites: Pick<SiteRepository, 'conflictOf' | 'insert'>;
-  tokens: Pick<EnrollmentTokenRepository, 'addToken' | 'lockByHash' | 'markUsed'>;
+  tokens: Pick<EnrollmentTokenRepository, 'addToken' | 'addTokens' | 'lockByHash' | 'markUsed'>;
 }
 
 type EnrollOutcome =
@@ -123,6 +123,17 @@ export class EnrollmentService {
     const expiresAt = new Date(this.clock().getTime() + ttlMs);
     await this.deps.tokens.addToken(federationId, hashToken(token), expiresAt);
     return { token, expiresAt };
+  }
+
+  /** `count` fresh tokens for `federationId` at once (a simulation's sites), each as issueToken makes it. */
+  async issueTokens(federationId: string, count: number, ttlMs = DEFAULT_TOKEN_TTL_MS): Promise<string[]> {
+    const expiresAt = new Date(this.clock().getTime() + ttlMs);
+    const tokens = Array.from({ length: count }, () => randomBytes(32).toString('base64url'));
+    await this.deps.tokens.addTokens(
+      federationId,
+      tokens.map((token) => ({ tokenHash: hashToken(token), expiresAt })),
+    );
+    return tokens;
   }
 
   async enroll(body: unknown): Promise<EnrollResponse> {
@@ -223,9 +234,11 @@ export class EnrollmentService {
 /** The privacy terms of a federation's settings, in the form a site pins at enrollment. */
 export function privacyTermsOf(settings: FederationSettings): PrivacyTerms {
   const p = settings.privacy;
-  if (p.mode === 'none') return { mode: 'none' };
+  // the validation split a site pins: it never changes for the federation's life (docs/threat-model.md)
+  const validation = settings.evaluation ? { validation: settings.evaluation.validation } : {};
+  if (p.mode === 'none') return { mode: 'none', ...validation };
   if (p.mode === 'local')
-    return { mode: 'local', accountant: p.accountant ?? 'rdp', delta: p.delta, clipNorm: p.clipNorm };
+    return { mode: 'local', accountant: p.accountant ?? 'rdp', delta: p.delta, clipNorm: p.clipNorm, ...validation };
   return {
     mode: 'distributed',
     accountant: 'rdp',
@@ -233,5 +246,6 @@ export function privacyTermsOf(settings: FederationSettings): PrivacyTerms {
     clipNorm: p.clipNorm,
     maxColluders: settings.secaggMaxColluders ?? DEFAULT_MAX_COLLUDERS,
     noiseSizing: NOISE_SIZING_RULE,
+    ...validation,
   };
 }

@@ -65,8 +65,15 @@ export interface SimulationResult {
   perSiteEpsilon: Record<string, number>;
   ledgerVerified: boolean;
   ledgerEntries: number;
+  /** virtual agents: the pool's threads, and how many sites authenticated before the first round (the rest failed) */
+  pool?: { threads: number; authenticated: number; failed: number };
   seconds: number;
   roundReports: RoundReport[];
+  /**
+   * Each private evaluation the federation released (noisy, with the std of its noise) beside the exact metric on the
+   * union of all sites' validation splits (sim-exact.ts), and how many stds apart they are.
+   */
+  evaluations?: SimEvaluation[];
   weights: Float32Array;
   settings: FederationSettings;
   server: RunningServer;
@@ -75,4 +82,13 @@ export interface SimulationResult {
   /** the federation's owner watermark key (embedded by the engine every round), when watermarking is on */
   watermarkKey?: WatermarkKey;
   close(): Promise<void>;
+}
+
+export interface SimEvaluation {
+  modelVersion: number;
+  noisy: { accuracy?: number; loss: number; rocAuc?: number; records: number };
+  std: { accuracy?: number; loss: number; rocAuc?: number; records: number };
+  exact: { accuracy?: number; loss: number; rocAuc?: number; records: number };
+  /** |noisy - exact| / std per metric */
+  deviations: { accuracy?: number; loss: number; rocAuc?: number };
 }

@@ -19,10 +19,12 @@ export interface SimSiteOptions {
   dropout?: number | (() => number);
   onEvent?: (event: AgentEvent) => void;
   signal?: AbortSignal;
+  /** the site's Ed25519 seed (simulate makes them, to recompute the sites' validation splits; default: random) */
+  identitySeed?: Uint8Array;
 }
 
 export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; rounds: number }> {
-  const identitySeed = new Uint8Array(randomBytes(32));
+  const identitySeed = o.identitySeed ?? new Uint8Array(randomBytes(32));
   const agreementSecret = new Uint8Array(randomBytes(32));
   const response = await fetch(`${o.server}/api/enroll`, {
     method: 'POST',

@@ -3,6 +3,7 @@
  * and N real agent runtimes over loopback socket.io, on a pool of worker threads (virtual-pool.ts), a thread each
  * (the former runtime, for comparison) or inline (tests).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import type { RoundReport } from '../federation/round-engine.js';
 import { FederationRepository } from '../repositories/federation.repository.js';
 import { KeyRepository } from '../repositories/key.repository.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
+import { ModelVersionRepository } from '../repositories/model-version.repository.js';
 import { SiteRepository } from '../repositories/site.repository.js';
 import { openMigratedDatabase, startServer, type RunningServer } from '../server.js';
 import { EnrollmentService } from '../services/enrollment.service.js';
@@ -22,6 +24,8 @@ import { loopbackServerConfig } from './loopback-config.js';
 import { perSiteEpsilonOf } from './sim-epsilon.js';
 import type { SimulationOptions, SimulationResult } from './sim-options.js';
 import { simulationInputs, siteShard } from './sim-settings.js';
+import { compareEvaluations } from './sim-compare.js';
+import { exactEvaluator } from './sim-exact.js';
 import { runSimSite } from './sim-site.js';
 import { startVirtualAgents, type VirtualAgents } from './virtual-pool.js';
 
@@ -56,9 +60,11 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   const workers: Worker[] = [];
   const siteRuns: Promise<unknown>[] = [];
   const cap = { epsilon: o.mode === 'none' ? 1 : o.epsilon * 1.0001, delta: o.delta };
+  // simulate makes the sites' identity seeds so it can redraw their validation splits for the exact check
+  const identitySeeds = parts.map(() => new Uint8Array(randomBytes(32)));
   let pool: VirtualAgents | undefined;
   if ((o.agents ?? 'virtual') === 'virtual') {
-    const tokens = await issueTokens(enrollment, federation.id, o.sites);
+    const tokens = await enrollment.issueTokens(federation.id, o.sites);
     pool = startVirtualAgents({
       server: server.url,
       sites: parts.map((rows, i) => ({ name: `site-${i}`, token: tokens[i], rows })),
@@ -82,6 +88,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       accountant: o.accountant,
       dropout: o.dropout,
       data: { features: shard.features, labels: shard.labels, count: shard.count, featureCount: shard.featureCount },
+      identitySeed: identitySeeds[i],
     };
     if (o.agents === 'inline') {
       siteRuns.push(
@@ -123,7 +130,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       return { ...base, rocAuc: m.rocAuc, prAuc: m.prAuc, logLoss: m.logLoss };
     };
     // every virtual site connects before the first cohort is drawn (the pool starts them a few dozen at a time)
-    await pool?.ready;
+    const poolReady = await pool?.ready;
     const summary = await runner.start(federation.id, {
       evaluate: evaluateModel,
       onRound: (r) => {
@@ -135,6 +142,12 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     const binary = isBinary
       ? binaryMetrics(await predict(settings.model, summary.weights, test.features), test.labels)
       : undefined;
+    const evaluations = await compareEvaluations(
+      reports,
+      exactEvaluator({ settings, federationId: federation.id, train, parts, identitySeeds }),
+      (version) => server.app.get(ModelVersionRepository).model(federation.id, version),
+      summary.weights.length,
+    );
     const entries = await ledger.entries(federation.id);
     const verification = await ledger.verifyLedger(federation.id);
     const sites = await siteRepository.sitesOf(federation.id);
@@ -153,8 +166,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       perSiteEpsilon,
       ledgerVerified: verification.ok,
       ledgerEntries: entries.length,
+      ...(pool && poolReady ? { pool: { threads: pool.threads, ...poolReady } } : {}),
       seconds: (Date.now() - started) / 1000,
       roundReports: reports,
+      ...(evaluations.length > 0 ? { evaluations } : {}),
       weights: summary.weights,
       settings,
       server,
@@ -170,14 +185,4 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     await close().catch(() => {});
     throw error;
   }
-}
-
-/** One enrollment token per site, a few dozen database writes at a time. */
-async function issueTokens(enrollment: EnrollmentService, federationId: string, count: number): Promise<string[]> {
-  const tokens: string[] = [];
-  for (let i = 0; i < count; i += 50) {
-    const batch = Array.from({ length: Math.min(50, count - i) }, () => enrollment.issueToken(federationId));
-    for (const { token } of await Promise.all(batch)) tokens.push(token);
-  }
-  return tokens;
 }

@@ -64,7 +64,9 @@ export function verifyPlanMessage(
   } catch {
     throw new PlanRefusal('E_BAD_MESSAGE', 'plan model spec is invalid');
   }
-  if (p !== plan.model.parameterCount || plan.secagg.vectorLength !== updateVectorLength(plan.privacy, p)) {
+  // an evaluation plan sums a count vector (its length is checked by evaluation-decision.ts), not an update
+  const vectorLength = plan.evaluation ? plan.evaluation.vectorLength : updateVectorLength(plan.privacy, p);
+  if (p !== plan.model.parameterCount || plan.secagg.vectorLength !== vectorLength) {
     throw new PlanRefusal('E_BAD_MESSAGE', 'plan sizes are inconsistent');
   }
   if (createHash('sha256').update(weights).digest('hex') !== plan.model.sha256) {

@@ -24,11 +24,12 @@ import {
   distributedGradientClip,
   MAX_MODULUS_BITS,
   planModulusBits,
-  receiptTermsOf,
+  receiptTermsOfPlan,
   type PrivacyTerms,
   type TrainingPlan,
 } from '@concord/protocol';
 import type { BudgetView } from '../services/budget/budget-guard.js';
+import { chargeOfEvaluation, evaluationExecutionOf, type EvaluationExecution } from './evaluation-decision.js';
 import { PlanRefusal } from './plan-check.js';
 
 /** Refusal codes of the plan decision (each a PlanRefusal code). */
@@ -44,10 +45,12 @@ export const PLAN_REFUSAL_CODES = [
   'E_PLAN_DERIVED',
   'E_UNSUPPORTED_PLAN',
   'E_CAP_EXCEEDED',
+  'E_TERMS_VALIDATION',
 ] as const;
 
 /** Exactly what the site runs in a round: the arguments of the native trainer and of the site-sum encoder. */
-export type Execution =
+/** Exactly what the site runs for a training plan (an evaluation plan: EvaluationExecution). */
+export type TrainingExecution =
   | {
       mode: 'none';
       steps: number;
@@ -91,18 +94,21 @@ export type Execution =
       classWeight: number;
     };
 
+export type Execution = TrainingExecution | EvaluationExecution;
+
 export interface PlanDecision {
   execution: Execution;
   /** the charge, derived from `execution` by {@link chargeOf} (null in mode none) */
   phase: Phase | null;
   /** the receipt's signed terms (receiptTermsOf the plan, whose fields all equal the execution's) */
-  receiptTerms: ReturnType<typeof receiptTermsOf>;
+  receiptTerms: ReturnType<typeof receiptTermsOfPlan>;
   epsilonBefore: number;
   epsilonAfter: number;
 }
 
 /** The charge of one execution, in @concord/dp's Phase shape: the only place a charge is computed. */
 export function chargeOf(execution: Execution): Phase | null {
+  if (execution.mode === 'evaluation') return chargeOfEvaluation(execution);
   if (execution.mode === 'none') return null;
   if (execution.mode === 'local') {
     return { sampleRate: execution.sampleRate, noiseMultiplier: execution.noiseMultiplier, steps: execution.steps };
@@ -187,7 +193,7 @@ export function decidePlan(
   }
 
   // 4. The execution, with every derived field recomputed.
-  const execution = executionOf(plan, terms, n);
+  const execution = plan.evaluation ? evaluationExecutionOf(plan, terms, refuse) : executionOf(plan, terms, n);
   const phase = chargeOf(execution);
   let epsilonBefore = 0;
   let epsilonAfter = 0;
@@ -198,7 +204,7 @@ export function decidePlan(
       refuse('E_CAP_EXCEEDED', `plan would spend epsilon ${check.epsilonAfter.toFixed(3)} > cap ${budget.cap.epsilon}`);
     }
   }
-  return { execution, phase, receiptTerms: receiptTermsOf(privacy), epsilonBefore, epsilonAfter };
+  return { execution, phase, receiptTerms: receiptTermsOfPlan(plan), epsilonBefore, epsilonAfter };
 }
 
 /**
@@ -234,7 +240,7 @@ function checkModulus(plan: TrainingPlan): number {
   return derived;
 }
 
-function executionOf(plan: TrainingPlan, terms: PrivacyTerms, n: number): Execution {
+function executionOf(plan: TrainingPlan, terms: PrivacyTerms, n: number): TrainingExecution {
   const { privacy, encoding } = plan;
   const optimization = { ...plan.optimization, classWeight: checkClassWeight(plan) };
   if (privacy.mode !== 'distributed') checkModulus(plan);

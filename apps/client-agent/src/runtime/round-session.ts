@@ -10,7 +10,17 @@ import {
 import { SecAggClient, SecAggError, SeedFlipClient } from '@concord/secagg';
 import type { AgentContext } from './context.js';
 import type { PlanDecision } from './plan-decision.js';
+import { splitValidation } from '../data/validation-split.js';
+import type { TrainingData } from './context.js';
+import { evaluateAndEncode } from './evaluate-and-encode.js';
 import { trainAndEncode } from './train-and-encode.js';
+
+const EMPTY_DATA: TrainingData = {
+  features: new Float32Array(0),
+  labels: new Float32Array(0),
+  count: 0,
+  featureCount: 0,
+};
 
 /**
  * One round on the site, after the plan was verified and accepted (plan-decision.ts): training starts at once (in
@@ -37,13 +47,13 @@ export class RoundSession {
       identitySecretKey: context.identity.identitySeed,
       randomBytes: (n) => new Uint8Array(randomBytes(n)),
     });
-    this.training = trainAndEncode(
-      plan,
-      decision.execution,
-      weights,
-      context.data,
-      context.threads,
-      context.device,
+    // the pinned split: training never sees a validation record, evaluation sees only them (data/validation-split.ts)
+    const split = splitValidation(context.data, context.identity, context.identity.terms.validation);
+    const x = decision.execution;
+    this.training = (
+      x.mode === 'evaluation'
+        ? evaluateAndEncode(plan, x, weights, split.validation ?? EMPTY_DATA, context.threads)
+        : trainAndEncode(plan, x, weights, split.training, context.threads, context.device)
     ).then((r) => {
       context.onEvent?.({
         type: 'trained',

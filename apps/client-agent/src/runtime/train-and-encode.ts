@@ -2,7 +2,7 @@ import { quantize, trainLocal, type ModelSpec } from '@concord/native';
 import { encodeSiteSum } from '@concord/secagg';
 import type { TrainingPlan } from '@concord/protocol';
 import type { TrainingData } from './context.js';
-import type { Execution } from './plan-decision.js';
+import type { TrainingExecution } from './plan-decision.js';
 
 /**
  * Runs `execution` (plan-decision.ts: the numbers the site decided on, the same object its charge is computed
@@ -21,7 +21,7 @@ import type { Execution } from './plan-decision.js';
  */
 export async function trainAndEncode(
   plan: Pick<TrainingPlan, 'model'>,
-  execution: Execution,
+  execution: TrainingExecution,
   weights: Float32Array,
   data: TrainingData,
   threads = 1,

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './tensor.js';
 export * from './signing.js';
 export * from './plan.js';
+export * from './evaluation.js';
 export * from './messages.js';
 export * from './event-maps.js';
 export * from './update-layout.js';

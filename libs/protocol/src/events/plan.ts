@@ -5,6 +5,7 @@
  */
 import { FederationModelSchema } from '../federation-spec.js';
 import { z } from 'zod';
+import { EvaluationPlanSchema } from './evaluation.js';
 import { PROTOCOL_LIMITS, PROTOCOL_VERSION } from './version.js';
 
 const id = z.string().min(1).max(PROTOCOL_LIMITS.maxIdLength);
@@ -140,6 +141,12 @@ export const TrainingPlanSchema = z
       })
       .strict(),
     roster: z.array(RosterMemberSchema).min(2).max(PROTOCOL_LIMITS.maxCohort),
+    /**
+     * Present: an evaluation request (libs/protocol events/evaluation.ts). The cohort evaluates `model` on its
+     * validation splits and sends the vector of counts under SecAgg+ instead of an update; the privacy block keeps
+     * the federation's training terms (checked against the pinned terms as in every plan).
+     */
+    evaluation: EvaluationPlanSchema.optional(),
   })
   .strict();
 export type TrainingPlan = z.infer<typeof TrainingPlanSchema>;

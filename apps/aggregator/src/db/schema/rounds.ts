@@ -19,6 +19,10 @@ export const rounds = pgTable(
       .notNull()
       .references(() => federations.id),
     number: integer('number').notNull(),
+    /** training: releases a model version; evaluation: asks the cohort for private evaluation counts of one */
+    kind: text('kind', { enum: ['training', 'evaluation'] })
+      .notNull()
+      .default('training'),
     state: roundState('state').notNull().default('open'),
     /** the training plan sent to the cohort (sample rate, noise multiplier, steps, clip norm, learning rate, delta) */
     plan: jsonb('plan').$type<Record<string, unknown>>(),
@@ -33,8 +37,10 @@ export const rounds = pgTable(
     unique('rounds_id_federation_unique').on(t.id, t.federationId),
     unique('rounds_federation_number_unique').on(t.federationId, t.number),
     check('rounds_number_positive', sql`${t.number} >= 1`),
+    check('rounds_kind_known', sql`${t.kind} in ('training', 'evaluation')`),
   ],
 );
 
 export type Round = typeof rounds.$inferSelect;
+export type RoundKind = Round['kind'];
 export type NewRound = typeof rounds.$inferInsert;

@@ -1,5 +1,5 @@
 import { computeEpsilon, type AccountantName, type Phase } from '@concord/dp';
-import { privacyReceiptSchema, receiptTermsOf, type PrivacyReceipt, type RosterMember } from '@concord/protocol';
+import { privacyReceiptSchema, receiptTermsOfPlan, type PrivacyReceipt, type RosterMember } from '@concord/protocol';
 import type { Site } from '../../db/schema/sites.js';
 import type { SiteRepository } from '../../repositories/site.repository.js';
 import type { LedgerRepository } from '../../repositories/ledger.repository.js';
@@ -21,7 +21,13 @@ export interface BudgetView {
  * The phase one more round would charge each site, for a cohort of `cohortSize` (distributed mode's noise is sized
  * from the cohort's SecAgg+ threshold), from the same plan builder and receipt terms the round would use.
  */
-export function nextRoundPhase(settings: FederationSettings, cohortSize: number, parameterCount: number): Phase | null {
+export function nextRoundPhase(
+  settings: FederationSettings,
+  cohortSize: number,
+  parameterCount: number,
+  /** the phase of an evaluation round instead (evaluation-plan.ts) */
+  evaluation = false,
+): Phase | null {
   if (settings.privacy.mode === 'none') return null;
   const roster: RosterMember[] = Array.from({ length: Math.max(2, cohortSize) }, (_, i) => ({
     siteId: `budget-${i}`,
@@ -37,8 +43,9 @@ export function nextRoundPhase(settings: FederationSettings, cohortSize: number,
     parameterCount,
     modelSha256: '',
     now: new Date(0),
+    evaluationOf: evaluation ? 1 : undefined,
   });
-  const terms = receiptTermsOf(plan.privacy);
+  const terms = receiptTermsOfPlan(plan);
   return terms === null ? null : phaseOfReceipt(terms as unknown as PrivacyReceipt);
 }
 
@@ -54,9 +61,10 @@ export async function sitesWithBudget(
   settings: FederationSettings,
   cohortSize: number,
   parameterCount: number,
+  evaluation = false,
 ): Promise<BudgetView> {
   const sites = (await deps.sites.sitesOf(federationId)).filter((s) => s.status === 'active');
-  const next = nextRoundPhase(settings, cohortSize, parameterCount);
+  const next = nextRoundPhase(settings, cohortSize, parameterCount, evaluation);
   if (next === null) return { withBudget: new Set(sites.map((s) => s.id)), active: sites.length };
   const history = new Map<string, History>();
   for (const entry of await deps.ledger.entries(federationId)) {

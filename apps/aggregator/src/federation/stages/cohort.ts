@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RosterMember } from '@concord/protocol';
-import type { Round } from '../../db/schema/rounds.js';
+import type { Round, RoundKind } from '../../db/schema/rounds.js';
 import type { LedgerRepository } from '../../repositories/ledger.repository.js';
 import type { RoundRepository } from '../../repositories/round.repository.js';
 import type { SiteRepository } from '../../repositories/site.repository.js';
@@ -20,6 +20,7 @@ export async function openRound(
   federationId: string,
   settings: FederationSettings,
   connected: readonly string[],
+  kind: RoundKind = 'training',
 ): Promise<{ round: Round; roster: RosterMember[] }> {
   const cohortIds = shuffle(connected).slice(0, settings.cohort.maxSites);
   const sites = await deps.sites.sitesOf(federationId, cohortIds);
@@ -34,6 +35,7 @@ export async function openRound(
     federationId,
     roster.map((m) => m.siteId),
     new Date(Date.now() + settings.timeouts.trainingMs),
+    kind,
   );
   return { round, roster };
 }

@@ -40,6 +40,7 @@ export async function sendPlan(
     parameterCount: weights.length,
     modelSha256: sha256Hex(modelBytes),
     now: new Date(),
+    evaluationOf: ctx.evaluationOf,
   });
   const signature = deps.keys.sign(SIGNING_DOMAINS.plan, plan);
   await deps.rounds.setState(round.id, 'open', { plan: plan as unknown as Record<string, unknown> });

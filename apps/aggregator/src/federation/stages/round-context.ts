@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConcordError, type RosterMember } from '@concord/protocol';
+import { ConcordError, type EvaluationMetrics, type RosterMember } from '@concord/protocol';
 import type { Db } from '../../db/client.js';
 import type { Round } from '../../db/schema/rounds.js';
 import type { AgentConnectionsRepository } from '../../repositories/agent-connections.repository.js';
@@ -17,6 +17,8 @@ import type { StageProfile } from './stopwatch.js';
 export interface RoundReport {
   roundId: string;
   roundNumber: number;
+  /** training (releases a model version) or evaluation (private evaluation of `modelVersion`) */
+  kind: 'training' | 'evaluation';
   state: 'released' | 'failed';
   reason?: string;
   cohort: number;
@@ -25,6 +27,8 @@ export interface RoundReport {
   modelVersion?: number;
   accuracy?: number;
   loss?: number;
+  /** an evaluation round's noisy metrics with the std of their noise */
+  evaluation?: EvaluationMetrics;
   /** L2 norm of the decoded round update (mean delta, or the noisy gradient sum): a check that the masks cancelled */
   updateNorm?: number;
   /** wall milliseconds per stage (stored on the round as `stageTimings`) */
@@ -83,6 +87,8 @@ export interface RoundContext {
   settings: FederationSettings;
   round: Round;
   roster: RosterMember[];
+  /** an evaluation round: the model version evaluated (the plan builder adds the evaluation block) */
+  evaluationOf?: number;
   /** records the milliseconds since the previous lap under `name` */
   lap(name: string): void;
   timings: Record<string, number>;

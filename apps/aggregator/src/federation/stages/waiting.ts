@@ -30,7 +30,8 @@ export async function waitForCohortPool(
   federationId: string,
   settings: FederationSettings,
   parameterCount: number,
-  o: { signal?: AbortSignal; pollMs?: number } = {},
+  /** evaluation: the sites that can pay for an evaluation round of the federation (not a training round) */
+  o: { signal?: AbortSignal; pollMs?: number; evaluation?: boolean } = {},
 ): Promise<CohortPool> {
   const need = settings.cohort.minSites;
   let shown: string | undefined;
@@ -44,7 +45,7 @@ export async function waitForCohortPool(
     o.signal?.throwIfAborted();
     const connected = deps.connections.connectedSites(federationId);
     const cohortSize = Math.min(settings.cohort.maxSites, Math.max(need, connected.length));
-    const budget = await sitesWithBudget(deps, federationId, settings, cohortSize, parameterCount);
+    const budget = await sitesWithBudget(deps, federationId, settings, cohortSize, parameterCount, o.evaluation);
     if (budget.active >= need && budget.withBudget.size < need) {
       const reason = {
         code: 'E_BUDGET_EXHAUSTED',

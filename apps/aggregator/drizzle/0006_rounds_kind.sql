@@ -1,0 +1,2 @@
+ALTER TABLE "rounds" ADD COLUMN "kind" text DEFAULT 'training' NOT NULL;--> statement-breakpoint
+ALTER TABLE "rounds" ADD CONSTRAINT "rounds_kind_known" CHECK ("rounds"."kind" in ('training', 'evaluation'));
