@@ -7,7 +7,7 @@ import { hashApiKey } from '../services/api-key.service.js';
 import { runSimulation } from '../simulation/simulation.js';
 
 /**
- * `npm start`: the aggregator and 10 simulated MNIST sites (worker threads, real agents over loopback socket.io)
+ * `npm start`: the aggregator and 10 simulated MNIST sites (real agents over loopback socket.io, on a thread pool)
  * on an in-memory PGlite; prints the dashboard URL and a demo admin API key; runs until stopped (Ctrl-C).
  */
 export function register(program: Command): void {
@@ -45,7 +45,7 @@ export function register(program: Command): void {
         accountant: 'rdp',
         dropout: 0,
         seed: 0,
-        agents: 'workers',
+        agents: 'virtual',
         keepRunning: true,
         onReady: async (server, federationId) => {
           const key = `concord_demo_${randomBytes(24).toString('base64url')}`;

@@ -233,6 +233,7 @@ export function register(program: Command): void {
         accountant,
         perSiteEpsilon: result.perSiteEpsilon,
         ledger: { entries: result.ledgerEntries, verified: result.ledgerVerified },
+        ...(result.pool ? { cohort: cohort ?? sites, pool: result.pool } : {}),
         roundAccuracy: result.roundReports.filter((r) => r.state === 'released').map((r) => r.accuracy ?? null),
         roundSeconds: result.roundReports.map((r) => Object.values(r.timings).reduce((a, b) => a + b, 0) / 1000),
         // wall / CPU / main-thread busy ms per stage (federation/stages/stopwatch.ts); CPU counts the agents' threads too
