@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { checkBudget, type AccountantName, type Phase } from '@concord/dp';
+import { checkBudget, PHASE_USES, type AccountantName, type Phase } from '@concord/dp';
 import { parsePrivacyReceipt, verifyReceiptSignature, type PrivacyReceipt } from '@concord/protocol';
 import { z } from 'zod';
 import {
@@ -40,6 +40,8 @@ const phaseSchema = z
       })
       .strict()
       .optional(),
+    /** an evaluation charge (absent: training); composed with the training part by the max rule (libs/dp) */
+    use: z.enum(PHASE_USES).optional(),
   })
   .strict();
 
