@@ -7,7 +7,8 @@ import {
   type StageOutcome,
 } from '@concord/secagg';
 import type { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
-import { isError, requestSite } from './site-request.js';
+import { groupSameMessages, requestSites } from './site-broadcast.js';
+import { isError } from './site-request.js';
 
 const STAGE_EVENT = {
   'seed-commitments': 'secagg:seed-reveal',
@@ -65,18 +66,12 @@ export class SecAggSession {
     timeoutMs: number,
   ): Promise<{ seed: AgreedSeed; reveals: SeedReveals }> {
     const header = { federationId: this.federationId, roundId: this.roundId };
-    await Promise.all(
-      siteIds.map(async (siteId) => {
-        const reply = await this.request(siteId, 'secagg:seed-commit', header, timeoutMs);
-        this.admitWith(siteId, reply, (m) => flip.receiveCommit(m));
-      }),
+    await this.requestAll(siteIds, 'secagg:seed-commit', header, timeoutMs, (siteId, reply) =>
+      this.admitWith(siteId, reply, (m) => flip.receiveCommit(m)),
     );
     const { committers, message } = flip.closeCommits();
-    await Promise.all(
-      committers.map(async (siteId) => {
-        const reply = await this.request(siteId, 'secagg:seed-reveal', message, timeoutMs);
-        this.admitWith(siteId, reply, (m) => flip.receiveReveal(m));
-      }),
+    await this.requestAll(committers, 'secagg:seed-reveal', message, timeoutMs, (siteId, reply) =>
+      this.admitWith(siteId, reply, (m) => flip.receiveReveal(m)),
     );
     const { seed, message: reveals } = flip.closeReveals();
     return { seed, reveals };
@@ -84,11 +79,8 @@ export class SecAggSession {
 
   /** Stage 0: send `siteIds` (the committers) every seed reveal; each checks them and advertises keys. */
   async advertise(siteIds: readonly string[], reveals: SeedReveals, timeoutMs: number): Promise<void> {
-    await Promise.all(
-      siteIds.map(async (siteId) => {
-        const reply = await this.request(siteId, 'secagg:advertise', reveals, timeoutMs);
-        this.admit(siteId, reply);
-      }),
+    await this.requestAll(siteIds, 'secagg:advertise', reveals, timeoutMs, (siteId, reply) =>
+      this.admit(siteId, reply),
     );
   }
 
@@ -101,19 +93,26 @@ export class SecAggSession {
     timeoutMs: number,
     screen?: (siteId: string, reply: unknown) => { message: unknown } | StageDrop,
   ): Promise<void> {
+    // the server spreads one roster or survivor list into every site's message: equal messages share one encoding
+    const groups = groupSameMessages(messages).filter((g) => g.message.stage !== 'abort');
     await Promise.all(
-      [...messages].map(async ([siteId, message]) => {
-        if (message.stage === 'abort') return;
-        const event = STAGE_EVENT[message.stage];
-        const reply = await this.request(siteId, event, message, timeoutMs);
-        if (isError(reply)) return this.drop(siteId, reply.code, reply.reason);
-        if (screen) {
-          const screened = screen(siteId, reply);
-          if ('code' in screened) return this.drop(siteId, screened.code, screened.reason);
-          return this.admit(siteId, screened.message);
-        }
-        this.admit(siteId, reply);
-      }),
+      groups.map(({ message, siteIds }) =>
+        this.requestAll(
+          siteIds,
+          STAGE_EVENT[message.stage as keyof typeof STAGE_EVENT],
+          message,
+          timeoutMs,
+          (siteId, reply) => {
+            if (isError(reply)) return this.drop(siteId, reply.code, reply.reason);
+            if (screen) {
+              const screened = screen(siteId, reply);
+              if ('code' in screened) return this.drop(siteId, screened.code, screened.reason);
+              return this.admit(siteId, screened.message);
+            }
+            this.admit(siteId, reply);
+          },
+        ),
+      ),
     );
   }
 
@@ -144,7 +143,15 @@ export class SecAggSession {
     this.drops.push({ siteId, code, reason: reason.slice(0, 200) });
   }
 
-  private request(siteId: string, event: string, payload: unknown, timeoutMs: number): Promise<unknown> {
-    return requestSite(this.connections, siteId, event, payload, timeoutMs);
+  /** Sends `payload` to every site (one encoding: site-broadcast.ts) and handles each reply as it arrives. */
+  private async requestAll(
+    siteIds: readonly string[],
+    event: string,
+    payload: unknown,
+    timeoutMs: number,
+    onReply: (siteId: string, reply: unknown) => void,
+  ): Promise<void> {
+    const replies = requestSites(this.connections, siteIds, event, payload, timeoutMs);
+    await Promise.all([...replies].map(async ([siteId, reply]) => onReply(siteId, await reply)));
   }
 }

@@ -4,7 +4,8 @@ import type { KeyRepository } from '../../repositories/key.repository.js';
 import type { RoundRepository } from '../../repositories/round.repository.js';
 import { buildPlan } from '../plan-builder.js';
 import type { StageDrop } from '../secagg-session.js';
-import { isError, requestSite } from '../site-request.js';
+import { requestSites } from '../site-broadcast.js';
+import { isError } from '../site-request.js';
 import { RoundFailure, sha256Hex, type RoundContext } from './round-context.js';
 
 export interface PlanOutcome {
@@ -49,9 +50,12 @@ export async function sendPlan(
   const message = { plan, signature, weights: modelBytes };
   const accepted: string[] = [];
   const drops: StageDrop[] = [];
+  // one encoding of the plan and model for the whole cohort (site-broadcast.ts), each reply handled as it arrives
+  const ids = roster.map((m) => m.siteId);
+  const replies = requestSites(deps.connections, ids, 'round:plan', message, settings.timeouts.planMs);
   await Promise.all(
-    roster.map(async ({ siteId }) => {
-      const reply = await requestSite(deps.connections, siteId, 'round:plan', message, settings.timeouts.planMs);
+    [...replies].map(async ([siteId, pending]) => {
+      const reply = await pending;
       if (isError(reply)) drops.push({ siteId, code: reply.code, reason: reply.reason.slice(0, 200) });
       else accepted.push(siteId);
     }),
