@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { readSafetensors, verifyOwnershipCertificate } from '@concord/watermark';
 import { modelVersions } from '../../apps/aggregator/src/db/schema/model-versions.js';
+import { rounds } from '../../apps/aggregator/src/db/schema/rounds.js';
 import { KeyRepository } from '../../apps/aggregator/src/repositories/key.repository.js';
 import { certificateSalt } from '../../apps/aggregator/src/services/models.service.js';
 import fc from 'fast-check';
@@ -271,6 +272,59 @@ describe('model versions', () => {
     expect((await call('GET', `/api/federations/${id}/models/7/download`, { key: keys.operator })).json.code).toBe(
       'E_NOT_FOUND',
     );
+  });
+});
+
+describe('private evaluation in the API and /metrics', () => {
+  it('lists rounds with their kind, versions with noisy metrics and their std, and gauges of the newest evaluation', async () => {
+    const created = await call('POST', '/api/federations', {
+      key: keys.operator,
+      body: { spec: MNIST_YAML, start: false },
+    });
+    const id = created.json.id as string;
+    const bytes = new Uint8Array(new Float32Array(833 * 10 + 10).buffer);
+    const evaluated = { accuracy: 0.912, accuracyStd: 0.008, loss: 0.31, lossStd: 0.02, evaluatedSites: 3 };
+    const version = (v: number, metrics: Record<string, number>) => ({
+      federationId: id,
+      version: v,
+      sha256: 'cd'.repeat(32),
+      sizeBytes: bytes.byteLength,
+      weights: bytes,
+      metrics,
+    });
+    await database.db.insert(modelVersions).values([
+      version(1, { heldOutAccuracy: 0.8 }),
+      version(2, { heldOutAccuracy: 0.85, ...evaluated }),
+      version(3, { heldOutAccuracy: 0.9 }), // released after the last evaluation: not the gauges' version
+    ]);
+    await database.db.insert(rounds).values([
+      { federationId: id, number: 1, state: 'released' },
+      { federationId: id, number: 2, state: 'released', kind: 'evaluation' },
+    ]);
+
+    const listedRounds = await call('GET', `/api/federations/${id}/rounds`, { key: keys.operator });
+    expect(listedRounds.json.items.map((r: { number: number; kind: string }) => [r.number, r.kind])).toEqual([
+      [2, 'evaluation'],
+      [1, 'training'],
+    ]);
+    const models = await call('GET', `/api/federations/${id}/models`, { key: keys.operator });
+    const v2 = models.json.items.find((m: { version: number }) => m.version === 2);
+    expect(v2.metrics).toEqual({ heldOutAccuracy: 0.85, ...evaluated });
+
+    const metrics = (await call('GET', '/metrics')).text;
+    const gauge = (name: string) =>
+      metrics
+        .split('\n')
+        .find((l) => l.startsWith(`${name}{federation="${id}"} `))
+        ?.split(' ')
+        .at(-1);
+    expect(gauge('concord_evaluation_model_version')).toBe('2');
+    expect(gauge('concord_evaluation_accuracy')).toBe('0.912');
+    expect(gauge('concord_evaluation_accuracy_std')).toBe('0.008');
+    expect(gauge('concord_evaluation_loss')).toBe('0.31');
+    expect(gauge('concord_evaluation_loss_std')).toBe('0.02');
+    expect(gauge('concord_evaluation_roc_auc')).toBeUndefined(); // a 10-class model has no ROC AUC, not a 0
+    expect(metrics).toMatch(/# HELP concord_evaluation_accuracy_std /);
   });
 });
 

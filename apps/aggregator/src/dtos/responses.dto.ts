@@ -34,6 +34,9 @@ export const Budget = z.looseObject({
 export const Round = z.looseObject({
   id: uuid,
   number: z.number().int(),
+  kind: z
+    .enum(['training', 'evaluation'])
+    .describe('training releases a model version; evaluation privately evaluates one (its metrics go on that version)'),
   state: z.enum(['open', 'training', 'unmasking', 'aggregated', 'released', 'failed']),
   stageTimings: z.record(z.string(), z.unknown()),
   failureReason: z.string().nullable(),
@@ -49,6 +52,32 @@ export const Participant = z.looseObject({
   droppedAt: timestamp.nullable(),
 });
 
+const metric = (what: string) => z.number().optional().describe(what);
+const noiseStd = (what: string) =>
+  z.number().optional().describe(`standard deviation of the DP noise on ${what} (the noisy value is ± this)`);
+
+/**
+ * A model version's metrics. The private federated evaluation (an evaluation round on the sites' validation splits)
+ * writes each noisy metric beside the std of its noise; simulate and demo also evaluate on the server's own
+ * held-out set at release (`heldOut*`, exact, no noise).
+ */
+export const ModelMetrics = z.looseObject({
+  accuracy: metric('private evaluation: noisy accuracy on the validation splits of the sites'),
+  accuracyStd: noiseStd('accuracy'),
+  loss: metric('private evaluation: noisy mean clipped loss'),
+  lossStd: noiseStd('loss'),
+  rocAuc: metric('private evaluation, binary tables: noisy ROC AUC'),
+  rocAucStd: noiseStd('rocAuc'),
+  evaluatedRecords: metric('private evaluation: noisy count of validation records'),
+  evaluatedRecordsStd: noiseStd('evaluatedRecords'),
+  evaluatedSites: z.number().int().optional().describe('sites whose counts were summed'),
+  heldOutAccuracy: metric('simulate/demo: exact accuracy on the server held-out set at release'),
+  heldOutLoss: metric('simulate/demo: exact loss on the server held-out set at release'),
+  heldOutRocAuc: metric('simulate/demo, binary tables: ROC AUC on the server held-out set'),
+  heldOutPrAuc: metric('simulate/demo, binary tables: PR AUC on the server held-out set'),
+  heldOutLogLoss: metric('simulate/demo, binary tables: log-loss on the server held-out set'),
+});
+
 export const ModelVersion = z.looseObject({
   id: uuid,
   federationId: uuid,
@@ -57,7 +86,7 @@ export const ModelVersion = z.looseObject({
   sha256: z.string().describe('sha256 of the float32 weights'),
   sizeBytes: z.number().int(),
   watermarkId: z.string().nullable(),
-  metrics: z.record(z.string(), z.unknown()),
+  metrics: ModelMetrics,
   createdAt: timestamp,
 });
 

@@ -1,6 +1,7 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { federations, type Federation } from '../db/schema/federations.js';
+import { modelVersions } from '../db/schema/model-versions.js';
 import { roundParticipants } from '../db/schema/round-participants.js';
 import { rounds } from '../db/schema/rounds.js';
 
@@ -37,5 +38,21 @@ export class MetricsQueryRepository {
       .from(roundParticipants)
       .where(eq(roundParticipants.dropped, true))
       .groupBy(roundParticipants.federationId);
+  }
+
+  /**
+   * Per federation, the newest model version that a private evaluation round has scored (its metrics carry
+   * `lossStd`, which only the evaluation writes: the release-time held-out keys are `heldOut*`).
+   */
+  latestEvaluations(): Promise<Array<{ federationId: string; version: number; metrics: Record<string, unknown> }>> {
+    return this.db
+      .selectDistinctOn([modelVersions.federationId], {
+        federationId: modelVersions.federationId,
+        version: modelVersions.version,
+        metrics: modelVersions.metrics,
+      })
+      .from(modelVersions)
+      .where(sql`${modelVersions.metrics} ->> 'lossStd' is not null`)
+      .orderBy(modelVersions.federationId, desc(modelVersions.version));
   }
 }

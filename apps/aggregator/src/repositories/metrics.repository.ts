@@ -12,9 +12,21 @@
  * concord_stage_duration_seconds{stage} histograms; concord_connected_agents{federation};
  * concord_dropouts{federation}; concord_epsilon_spent{federation,site} and concord_epsilon_cap{federation,site};
  * concord_ledger_verified{federation} (1 ok, 0 findings); concord_ledger_findings{federation};
- * concord_ledger_head_seq{federation}; process metrics with the concord_ prefix.
+ * concord_ledger_head_seq{federation}; concord_evaluation_{accuracy,loss,roc_auc}{federation} and their `_std` (the
+ * newest privately evaluated model version's noisy metric and the std of its noise) with
+ * concord_evaluation_model_version{federation}; process metrics with the concord_ prefix.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** [key in a model version's metrics, series name, help]; the std is the DP noise's, so a value is "x ± std". */
+export const EVALUATION_GAUGES = [
+  ['accuracy', 'concord_evaluation_accuracy', 'noisy accuracy of the newest privately evaluated model version'],
+  ['accuracyStd', 'concord_evaluation_accuracy_std', 'standard deviation of the DP noise on that accuracy'],
+  ['loss', 'concord_evaluation_loss', 'noisy mean clipped loss of the newest privately evaluated model version'],
+  ['lossStd', 'concord_evaluation_loss_std', 'standard deviation of the DP noise on that loss'],
+  ['rocAuc', 'concord_evaluation_roc_auc', 'noisy ROC AUC (binary tables) of the newest evaluated model version'],
+  ['rocAucStd', 'concord_evaluation_roc_auc_std', 'standard deviation of the DP noise on that ROC AUC'],
+] as const;
 
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
@@ -79,6 +91,19 @@ export class MetricsRepository {
   readonly ledgerHeadSeq = new Gauge({
     name: 'concord_ledger_head_seq',
     help: 'seq of the newest ledger entry',
+    labelNames: ['federation'] as const,
+    registers: [this.registry],
+  });
+  /** The newest private evaluation per federation: metric and noise std, gauges keyed by the metric's name. */
+  readonly evaluation = Object.fromEntries(
+    EVALUATION_GAUGES.map(([key, name, help]) => [
+      key,
+      new Gauge({ name, help, labelNames: ['federation'] as const, registers: [this.registry] }),
+    ]),
+  ) as Record<(typeof EVALUATION_GAUGES)[number][0], Gauge<'federation'>>;
+  readonly evaluatedVersion = new Gauge({
+    name: 'concord_evaluation_model_version',
+    help: 'the model version the concord_evaluation_* series are of',
     labelNames: ['federation'] as const,
     registers: [this.registry],
   });

@@ -23,11 +23,12 @@ export class MetricsService {
 
   async refresh(): Promise<void> {
     const m = this.metrics;
-    const [federationRows, byState, finished, dropouts] = await Promise.all([
+    const [federationRows, byState, finished, dropouts, evaluations] = await Promise.all([
       this.queries.federationIds(),
       this.queries.roundsByState(),
       this.queries.finishedRounds(),
       this.queries.dropoutsByFederation(),
+      this.queries.latestEvaluations(),
     ]);
     m.rounds.reset();
     for (const r of byState) m.rounds.set({ federation: r.federationId, outcome: r.state }, Number(r.n));
@@ -48,6 +49,16 @@ export class MetricsService {
       m.connectedAgents.set({ federation: id }, this.connections.connectedSites(id).length);
     }
     for (const d of dropouts) m.dropouts.set({ federation: d.federationId }, Number(d.n));
+    for (const gauge of Object.values(m.evaluation)) gauge.reset();
+    m.evaluatedVersion.reset();
+    for (const e of evaluations) {
+      m.evaluatedVersion.set({ federation: e.federationId }, e.version);
+      for (const [key, gauge] of Object.entries(m.evaluation)) {
+        const value = e.metrics[key];
+        // a metric the task has not (rocAuc of a 10-class model) is absent, not 0
+        if (typeof value === 'number' && Number.isFinite(value)) gauge.set({ federation: e.federationId }, value);
+      }
+    }
     for (const { id } of federationRows) {
       const report = await this.audits.audit(id);
       m.ledgerVerified.set({ federation: id }, report.ok ? 1 : 0);

@@ -22,6 +22,7 @@ export class RoundsService {
       items: paged.items.map((r) => ({
         id: r.id,
         number: r.number,
+        kind: r.kind,
         state: r.state,
         stageTimings: r.stageTimings,
         failureReason: r.failureReason,

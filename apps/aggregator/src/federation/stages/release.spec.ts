@@ -22,8 +22,19 @@ describe('releaseModel', () => {
       },
       setParticipant: async (...args: unknown[]) => inTx('participants completed')(...args),
     };
-    const models = { insertModel: async (...args: unknown[]) => inTx('insert model')(...args) };
-    const metrics = { recordMetrics: async (...args: unknown[]) => inTx('metrics')(...args) };
+    const stored: { model?: { metrics: unknown }; series?: unknown } = {};
+    const models = {
+      insertModel: async (...args: unknown[]) => {
+        stored.model = args[0] as { metrics: unknown };
+        inTx('insert model')(...args);
+      },
+    };
+    const metrics = {
+      recordMetrics: async (...args: unknown[]) => {
+        stored.series = args[2];
+        inTx('metrics')(...args);
+      },
+    };
     const ctx = fakeContext(['a', 'b', 'c']);
     const p = parameterCount(settings.model);
     const weights = new Float32Array(p).fill(0.5);
@@ -49,6 +60,9 @@ describe('releaseModel', () => {
       },
     );
     expect(released).toMatchObject({ modelVersion: 5, updateNorm: 0, accuracy: 0.9, loss: 0.3 });
+    // the server's held-out evaluation is stored as heldOut*, never under the private evaluation's noisy keys
+    expect(stored.model?.metrics).toEqual({ heldOutAccuracy: 0.9, heldOutLoss: 0.3 });
+    expect(stored.series).toEqual({ survivors: 2, cohort: 3, heldOutAccuracy: 0.9, heldOutLoss: 0.3 });
     expect([...released.weights]).toEqual([...weights]); // a zero update leaves FedAvg's weights unchanged
     expect(log).toEqual([
       'state aggregated',

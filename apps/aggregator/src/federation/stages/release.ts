@@ -61,8 +61,7 @@ export async function releaseModel(
   ctx.lap('watermark');
   const evaluation = input.evaluate ? await input.evaluate(updated.weights) : undefined;
   if (input.evaluate) ctx.lap('evaluate');
-  const { rocAuc, prAuc, logLoss } = evaluation ?? {};
-  const binary = { ...(rocAuc === undefined ? {} : { rocAuc, prAuc, logLoss }) } as Record<string, number>;
+  const heldOut = evaluation ? heldOutMetrics(evaluation) : {};
   const bytes = float32ToBytes(updated.weights);
   const modelVersion = input.version + 1;
   await deps.db.transaction(async (tx) => {
@@ -74,7 +73,7 @@ export async function releaseModel(
         sha256: sha256Hex(bytes),
         sizeBytes: bytes.byteLength,
         weights: bytes,
-        metrics: evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss, ...binary } : {},
+        metrics: heldOut,
         optimizerState: updated.saved,
         watermarkId,
       },
@@ -89,7 +88,7 @@ export async function releaseModel(
       {
         survivors: survivors.length,
         cohort: roster.length,
-        ...(evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss, ...binary } : {}),
+        ...heldOut,
       },
       {},
       tx,
@@ -109,6 +108,18 @@ export async function releaseModel(
     accuracy: evaluation?.accuracy,
     loss: evaluation?.loss,
   };
+}
+
+/**
+ * The release-time evaluation (simulate and demo: the server's own held-out set, exact) under `heldOut*` names, so
+ * that it never mixes with the private evaluation's noisy `accuracy`, `loss`, `rocAuc` (and their `*Std`), which an
+ * evaluation round later merges into the same version's metrics.
+ */
+export function heldOutMetrics(e: NonNullable<Awaited<ReturnType<NonNullable<RunHooks['evaluate']>>>>) {
+  const out: Record<string, number> = { heldOutAccuracy: e.accuracy, heldOutLoss: e.loss };
+  if (e.rocAuc !== undefined)
+    Object.assign(out, { heldOutRocAuc: e.rocAuc, heldOutPrAuc: e.prAuc, heldOutLogLoss: e.logLoss });
+  return out;
 }
 
 function l2Norm(values: Float32Array): number {
