@@ -39,7 +39,11 @@ export async function runRoundCpu(
     threads?: number;
   },
 ): Promise<RoundCpuResult> {
-  const { settings, train, parts } = simulationInputs(o);
+  // training rounds only: an evaluation round (issue 17) is another kind of round, with other stages
+  const { settings, train, parts } = simulationInputs({
+    ...o,
+    spec: { ...o.spec, evaluation: { ...(o.spec?.evaluation as object), enabled: false } },
+  });
   const keyDir = mkdtempSync(join(tmpdir(), 'concord-round-cpu-'));
   const database = await openMigratedDatabase({ databaseUrl: o.databaseUrl, dataDir: 'memory' });
   const server = await startServer({ config: loopbackServerConfig(keyDir), database });

@@ -17,7 +17,10 @@ export interface RoundProfile {
 }
 
 export interface ProfileSummary {
-  /** released rounds the medians are over (failed rounds stop early: their stages would skew the medians) */
+  /**
+   * released training rounds the medians are over (failed rounds stop early and evaluation rounds have other stages:
+   * either would skew the medians)
+   */
   rounds: number;
   /** median per stage, in stage order */
   stages: Record<string, StageProfile>;
@@ -75,7 +78,7 @@ function medianProfile(profiles: StageProfile[]): StageProfile {
  * simulate's own held-out evaluation, which `concord serve` does not do); they still get their own median.
  */
 export function summarizeProfiles(reports: readonly RoundReport[], exclude: readonly string[] = []): ProfileSummary {
-  const released = reports.filter((r) => r.state === 'released');
+  const released = reports.filter((r) => r.state === 'released' && r.kind !== 'evaluation');
   const names: string[] = [];
   for (const r of released) for (const name of Object.keys(r.profile)) if (!names.includes(name)) names.push(name);
   const zero = { wallMs: 0, cpuMs: 0, busyMs: 0 };
@@ -94,7 +97,7 @@ export function profileTable(summary: ProfileSummary, totalLabel = 'round'): str
   const ms = (x: number) => x.toFixed(1);
   const row = (name: string, p: StageProfile) => `| ${name} | ${ms(p.wallMs)} | ${ms(p.cpuMs)} | ${ms(p.busyMs)} |`;
   return [
-    `| stage (median of ${summary.rounds} released rounds) | wall ms | CPU ms | main-thread busy ms |`,
+    `| stage (median of ${summary.rounds} released training rounds) | wall ms | CPU ms | main-thread busy ms |`,
     '|---|---:|---:|---:|',
     ...Object.entries(summary.stages).map(([name, p]) => row(name, p)),
     row(`**${totalLabel}**`, summary.total),
