@@ -17,6 +17,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFederationSpec } from '@concord/protocol';
+import type { ProfileSummary } from '../../apps/aggregator/dist/simulation/round-profile.js';
 import { runHarness } from './harness.js';
 
 function flag(name: string, fallback: string): string {
@@ -67,6 +68,8 @@ interface Cell {
   noiseMultiplier: number | null;
   rounds: number;
   seconds: number;
+  /** simulate's per-stage medians (wall / CPU / main-thread busy ms; CPU counts the agents' threads too) */
+  profile?: ProfileSummary;
 }
 
 async function runCell(epsilon: string, mode: Cell['mode'], partition: string): Promise<Cell> {
@@ -79,7 +82,12 @@ async function runCell(epsilon: string, mode: Cell['mode'], partition: string): 
     const started = performance.now();
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.status !== 0) throw new Error(`concord simulate failed (${r.status}): ${r.stderr.trim().split('\n').pop()}`);
-    const out = JSON.parse(r.stdout) as { accuracy: number; epsilon: number | null; rounds: number };
+    const out = JSON.parse(r.stdout) as {
+      accuracy: number;
+      epsilon: number | null;
+      rounds: number;
+      profile?: ProfileSummary;
+    };
     return {
       epsilon,
       mode,
@@ -89,6 +97,7 @@ async function runCell(epsilon: string, mode: Cell['mode'], partition: string): 
       noiseMultiplier: null,
       rounds: out.rounds,
       seconds: (performance.now() - started) / 1000,
+      profile: out.profile,
     };
   }
   const spec = parseFederationSpec({ dataset: { kind: 'mnist' }, privacy, ...(baseline ? BASELINE_OVERRIDES : {}) });
@@ -130,5 +139,18 @@ say(`|---|${modes.flatMap(() => partitions.map(() => '---')).join('|')}|`);
 for (const e of epsilons) {
   const row = modes.flatMap((m) => partitions.map((p) => pct(find(e, e === 'none' ? 'none' : m, p)?.accuracy)));
   say(`| ${e === 'none' ? 'no DP' : e} | ${row.join(' | ')} |`);
+}
+// the round profile (issue 20): each stage's median wall time per cell, and the round's CPU (agents' threads included)
+const profiled = cells.filter((c) => c.profile);
+if (profiled.length) {
+  const stages = [...new Set(profiled.flatMap((c) => Object.keys(c.profile!.stages)))];
+  say('');
+  say(`| stage, median wall ms | ${profiled.map((c) => `${c.epsilon} ${c.mode} ${c.partition}`).join(' | ')} |`);
+  say(`|---|${profiled.map(() => '---:').join('|')}|`);
+  for (const stage of stages) {
+    say(`| ${stage} | ${profiled.map((c) => c.profile!.stages[stage]?.wallMs.toFixed(1) ?? '-').join(' | ')} |`);
+  }
+  say(`| **round** | ${profiled.map((c) => c.profile!.total.wallMs.toFixed(1)).join(' | ')} |`);
+  say(`| round CPU (process) | ${profiled.map((c) => c.profile!.total.cpuMs.toFixed(1)).join(' | ')} |`);
 }
 if (json) process.stdout.write(JSON.stringify({ via, seed, baseline, cells }) + '\n');
