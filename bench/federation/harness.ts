@@ -21,7 +21,7 @@ import {
   type Dataset,
 } from '@concord/datasets';
 import { evaluate, initWeights, parameterCount, quantize, trainLocal } from '@concord/native';
-import { encodeSiteSum } from '@concord/secagg';
+import { centreModulo, encodeSiteSum } from '@concord/secagg';
 import {
   applyServerOptimizer,
   initialOptimizerState,
@@ -85,6 +85,10 @@ export async function runHarness(
     plan?: ResolvedTrainingPlan;
     /** adjusts the initial weights in place (tables: fedopt initializeTableModel, as the engine does) */
     initialize?: (weights: Float32Array) => void;
+    /** distributed: each site's per-coordinate clamp, model units (default: the widest 32 bits allow) */
+    clamp?: number;
+    /** b: the sites' words are summed mod 2^b and decoded centred, as SecAgg+ sums them (default 32) */
+    modulusBits?: number;
   },
 ): Promise<HarnessResult> {
   const started = performance.now();
@@ -121,6 +125,7 @@ export async function runHarness(
       const scale = 2 ** d.scaleBits;
       const gradClip = Math.sqrt(d.clipNorm ** 2 - d.countWeight ** 2);
       const sum = new Float64Array(p + 1);
+      const acc = new Uint32Array(p + 1); // the sites' words summed mod 2^32, then reduced mod 2^b
       const localVariance = (d.noiseMultiplier * d.clipNorm * scale) ** 2 / d.minNoisyClients;
       for (let s = 0; s < shards.length; s++) {
         const shard = shards[s];
@@ -143,16 +148,19 @@ export async function runHarness(
         for (let i = 0; i < p; i++) record[i] = -delta[i] * expected;
         record[p] = d.countWeight * batch;
         const words = await encodeSiteSum(record, {
-          clip: 2 ** 31 / scale - 1,
+          clip: o.clamp ?? 2 ** 31 / scale - 1,
           scaleBits: d.scaleBits,
           localNoiseVariance: localVariance,
           seed: seedBytes('encode', seed, round, s),
         });
-        for (let i = 0; i <= p; i++) sum[i] += words[i] | 0;
+        for (let i = 0; i <= p; i++) acc[i] = (acc[i] + words[i]) >>> 0;
       }
+      centreModulo(acc, o.modulusBits ?? 32);
+      for (let i = 0; i <= p; i++) sum[i] = acc[i] | 0;
       const noisyBatch = Math.max(1, sum[p] / scale / d.countWeight);
       for (let i = 0; i < p; i++) update[i] = -sum[i] / scale / noisyBatch;
     } else {
+      const acc = new Uint32Array(p);
       for (let s = 0; s < shards.length; s++) {
         const shard = shards[s];
         const privacy =
@@ -183,9 +191,11 @@ export async function runHarness(
           scaleBits: plan.encoding.scaleBits,
           seed: seedBytes('q', seed, round, s),
         });
-        const scale = 2 ** -plan.encoding.scaleBits;
-        for (let i = 0; i < p; i++) update[i] += ((words[i] | 0) * scale) / shards.length;
+        for (let i = 0; i < p; i++) acc[i] = (acc[i] + words[i]) >>> 0;
       }
+      centreModulo(acc, o.modulusBits ?? 32);
+      const scale = 2 ** -plan.encoding.scaleBits;
+      for (let i = 0; i < p; i++) update[i] = ((acc[i] | 0) * scale) / shards.length;
     }
     ({ weights, state } = applyServerOptimizer(plan.serverOptimizer, state, weights, update));
     if (emaDecay > 0) {

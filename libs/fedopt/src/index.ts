@@ -8,3 +8,4 @@ export * from './calibration.js';
 export * from './plan.js';
 export { initializeTableModel, parameterCountOf, tableInputSize } from './model.js';
 export { parseFederationSpecText, readYamlText, YAML_READ_OPTIONS } from './spec-text.js';
+export { distributedClampFromData, localEncodingFromNoise } from './word-sizing.js';

@@ -55,6 +55,33 @@ describe('buildPlan', () => {
       expect(n * plan.encoding.clip * 2 ** 10).toBeCloseTo(2 ** 30, 0);
     }
   });
+  it('derives the SecAgg+ modulus from the clamp, the scale and the noise (issue 20)', () => {
+    const build = (o: Partial<typeof settings>, n = 10) =>
+      buildPlan({
+        settings: { ...settings, ...o },
+        federationId: 'f',
+        roundId: 'r',
+        roundNumber: 1,
+        roster: roster(n),
+        parameterCount: 10,
+        modelSha256: '0'.repeat(64),
+        now: new Date(0),
+      });
+    // no clamp stored: half of 32 bits, as before
+    expect(build({}).secagg.modulusBits).toBe(32);
+    // a clamp of 16 model units: 10 x 16 x 2^10 = 163,840 plus the noise tail (about 8.7 x sqrt(10 sigma^2))
+    const narrow = build({ privacy: { ...settings.privacy, clamp: 16 } as typeof settings.privacy });
+    if (narrow.privacy.mode !== 'distributed') throw new Error('mode');
+    const sigma2 = narrow.privacy.distributed.localNoiseVariance;
+    const bound = 163_840 + Math.sqrt(2 * 10 * sigma2 * Math.log((2 * 11) / 2 ** -40));
+    expect(narrow.secagg.modulusBits).toBe(Math.floor(Math.log2(bound)) + 2);
+    expect(narrow.secagg.modulusBits).toBeLessThan(21);
+    expect(narrow.privacy.distributed.modulusBits).toBe(narrow.secagg.modulusBits);
+    expect(narrow.encoding.clip).toBe(16);
+    // local/none: n x clip x 2^s, no noise in the words (10 x 64 x 2^16 = 2^25.3)
+    const none = build({ privacy: { mode: 'none', batchSize: 8, steps: 1 } });
+    expect(none.secagg.modulusBits).toBe(27);
+  });
   it('refuses an encoding that could overflow the 32-bit sum', () => {
     const wide = {
       ...settings,

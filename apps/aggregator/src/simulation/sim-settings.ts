@@ -14,6 +14,7 @@ import { settingsFromSpec } from '../federation/settings-from-spec.js';
 import type { FederationSettings } from '../federation/settings.js';
 import type { SimulationOptions } from './sim-options.js';
 import { splitTable } from './sim-table.js';
+import { sizeWordsFromData } from './sim-words.js';
 
 /** MNIST's training digits split over `sites` by `partition` (iid, dirichlet:alpha, ...); its test digits kept whole. */
 export function splitMnist(sites: number, partition: string, seed: number): { shards: Dataset[]; test: Dataset } {
@@ -84,8 +85,10 @@ export function simulationInputs(o: SimulationOptions): {
     },
     { cohortSize: cohort, timeouts: { planMs: 60_000, stageMs: 60_000, trainingMs: 300_000 } },
   );
-  const settings = o.settings ? o.settings(resolved) : resolved;
   const split = table ?? partitionMnist(o.sites, o.partition, o.seed);
+  // issue 20: the words sized from the records the sites hold (a narrow SecAgg+ modulus), unless the spec sets them
+  const sized = sizeWordsFromData(resolved, split.train.count / o.sites, extra as { encoding?: unknown });
+  const settings = o.settings ? o.settings(sized) : sized;
   // the server applies the data-independent preprocessing to its held-out rows (the sites: siteShard)
   const test = preprocessDataset(settings.preprocess, split.test);
   return { settings, train: split.train, parts: split.parts, test };
