@@ -2,11 +2,13 @@
  * The dashboard in real Chromium (Debian's /usr/bin/chromium driven by playwright-core) against a running aggregator
  * whose federation is in progress: rounds released and one training, model versions with accuracy/loss, sites
  * charged in the privacy ledger. Checks that the page loads, both charts render with data, each site's budget
- * equals the API's, a new round appears without a reload, and a model downloads as safetensors. Screenshot:
+ * equals the API's, a new round appears without a reload, an evaluation round's noisy metrics show as
+ * `0.912 ± 0.008` with error bars and the round is marked `evaluation`, and a model downloads as safetensors. Screenshot:
  * artifacts/dashboard.png. (The federation's rows are written directly, not by live agents: a real MNIST
  * federation would not fit a default-run test on this machine.)
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { federations, modelVersions, rounds } from '../../apps/aggregator/src/db
 import { settingsFromSpec } from '../../apps/aggregator/src/federation/settings-from-spec.js';
 import { WEB_DIST } from '../../apps/aggregator/src/modules/operator.setup.js';
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
+import { ModelVersionRepository } from '../../apps/aggregator/src/repositories/model-version.repository.js';
 import { startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
 import { ApiKeyService } from '../../apps/aggregator/src/services/api-key.service.js';
 import { parse as parseYaml } from 'yaml';
@@ -55,7 +58,12 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       sha256: 'ab'.repeat(32),
       sizeBytes: weights.byteLength,
       weights: new Uint8Array(weights.buffer),
-      metrics: rocAuc === undefined ? { accuracy, loss } : { accuracy, loss, rocAuc },
+      // what the release stage writes from simulate's / demo's server-side evaluation
+      metrics: {
+        heldOutAccuracy: accuracy,
+        heldOutLoss: loss,
+        ...(rocAuc === undefined ? {} : { heldOutRocAuc: rocAuc }),
+      },
     });
   }
 
@@ -158,11 +166,47 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       { timeout: 10_000 },
     );
 
+    // an evaluation round privately evaluates version 2: its noisy metrics with their noise std are merged in
+    expect(await page.getAttribute('#quality-chart', 'data-evaluated-points')).toBe('0');
+    await database.db
+      .update(rounds)
+      .set({ kind: 'evaluation', state: 'released', stageTimings: { training: 700, evaluate: 3 } })
+      .where(eq(rounds.id, fixture.roundIds[3]));
+    await new ModelVersionRepository(database.db).addMetrics(fixture.federationId, 2, {
+      accuracy: 0.912,
+      accuracyStd: 0.008,
+      loss: 0.3104,
+      lossStd: 0.0213,
+      evaluatedRecords: 3000,
+      evaluatedRecordsStd: 41,
+      evaluatedSites: 3,
+    });
+    await page.waitForSelector('#quality-chart[data-evaluated-points="1"]', { timeout: 10_000 });
+    expect(await page.getAttribute('#quality-chart', 'data-error-bars')).toBe('2'); // accuracy and loss
+    expect(await page.getAttribute('#quality-chart', 'data-points')).toBe('3');
+    const cells = await page.$$eval('#models tbody tr[data-version="2"] td', (tds) => tds.map((td) => td.textContent));
+    expect(cells.slice(1, 3)).toEqual(['0.912 ± 0.008', '0.310 ± 0.021']);
+    expect(cells[4]).toBe('0.7800'); // the server's held-out accuracy stays beside it, not overwritten
+    expect(await page.getAttribute('#models tbody tr[data-version="2"] td:nth-child(2) span', 'data-std')).toBe(
+      '0.008',
+    );
+    expect(await page.textContent('#models tbody tr[data-version="1"] td:nth-child(2)')).toBe('-');
+    await page.waitForSelector('#rounds tbody tr[data-round="4"][data-kind="evaluation"] .kind-evaluation', {
+      timeout: 10_000,
+    });
+    expect(await page.textContent('#rounds tbody tr[data-round="3"] .kind')).toBe('training');
+
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.click('#models tbody tr[data-version="2"] a'),
     ]);
     expect(download.suggestedFilename()).toBe('mnist-browser-v2.safetensors');
+    // the sha256 the list shows is the downloaded file's own (not the weights' 'abab...')
+    const file = readFileSync(await download.path());
+    const fileSha = createHash('sha256').update(file).digest('hex');
+    expect(await page.getAttribute('#models tbody tr[data-version="2"] code', 'data-sha256')).toBe(fileSha);
+    await page.waitForFunction(() => document.querySelector('#connection')?.textContent?.includes('(as listed)'));
+    expect(await page.textContent('#connection')).toContain(fileSha);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });

@@ -257,6 +257,9 @@ describe('model versions', () => {
     });
     expect(file.headers.get('content-disposition')).toContain('mnist-demo-v0.safetensors');
     const fileBytes = new Uint8Array(await file.arrayBuffer());
+    // the list's fileSha256 is the hash of the very file the download serves (what sha256sum gives)
+    expect(listed.json.items[0].fileSha256).toBe(createHash('sha256').update(fileBytes).digest('hex'));
+    expect(listed.json.items[0].fileSha256).not.toBe(listed.json.items[0].sha256);
     const model = readSafetensors(fileBytes);
     expect(model.weights).toEqual(weights);
 
@@ -307,6 +310,8 @@ describe('private evaluation in the API and /metrics', () => {
       [2, 'evaluation'],
       [1, 'training'],
     ]);
+    const onlyEvaluations = await call('GET', `/api/federations/${id}/rounds?kind=evaluation`, { key: keys.operator });
+    expect(onlyEvaluations.json.items.map((r: { number: number }) => r.number)).toEqual([2]);
     const models = await call('GET', `/api/federations/${id}/models`, { key: keys.operator });
     const v2 = models.json.items.find((m: { version: number }) => m.version === 2);
     expect(v2.metrics).toEqual({ heldOutAccuracy: 0.85, ...evaluated });

@@ -18,7 +18,10 @@ interface Paged<T> {
 
 export interface FederationProgress {
   federation: FederationView;
+  /** released training rounds (each released a model version) */
   released: number;
+  /** released evaluation rounds (private evaluations of released versions) */
+  evaluations: number;
   failed: number;
   latestVersion: number | null;
 }
@@ -26,15 +29,17 @@ export interface FederationProgress {
 /** The federation, how many rounds were released and failed, and its latest model version. */
 export async function federationProgress(client: ApiClient, id: string): Promise<FederationProgress> {
   const base = `/api/federations/${seg(id)}`;
-  const [federation, released, failed, models] = await Promise.all([
+  const [federation, released, evaluations, failed, models] = await Promise.all([
     client.get<FederationView>(base),
-    client.get<Paged<unknown>>(`${base}/rounds?state=released&limit=1`),
+    client.get<Paged<unknown>>(`${base}/rounds?state=released&kind=training&limit=1`),
+    client.get<Paged<unknown>>(`${base}/rounds?state=released&kind=evaluation&limit=1`),
     client.get<Paged<unknown>>(`${base}/rounds?state=failed&limit=1`),
     client.get<Paged<{ version: number }>>(`${base}/models?limit=1`),
   ]);
   return {
     federation,
     released: released.total,
+    evaluations: evaluations.total,
     failed: failed.total,
     latestVersion: models.items[0]?.version ?? null,
   };
@@ -90,6 +95,7 @@ export function describeProgress(p: FederationProgress): string {
   const total = p.federation.spec.rounds;
   return (
     `${p.federation.status}: ${p.released}${total ? `/${total}` : ''} rounds released, ${p.failed} failed` +
+    (p.evaluations > 0 ? `, ${p.evaluations} private evaluation${p.evaluations === 1 ? '' : 's'}` : '') +
     (p.latestVersion !== null ? `, model v${p.latestVersion}` : '') +
     why(p)
   );

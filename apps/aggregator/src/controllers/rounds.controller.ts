@@ -33,7 +33,10 @@ export class RoundsController {
   ) {}
 
   @Get('rounds')
-  @ApiPagedQuery({ state: ['open', 'training', 'unmasking', 'aggregated', 'released', 'failed'] })
+  @ApiPagedQuery({
+    state: ['open', 'training', 'unmasking', 'aggregated', 'released', 'failed'],
+    kind: ['training', 'evaluation'],
+  })
   list(
     @Param('federationId', FederationId) id: string,
     @Query(new ZodPipe(RoundListQuerySchema, 'query')) query: RoundListQuery,

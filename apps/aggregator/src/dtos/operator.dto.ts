@@ -43,6 +43,7 @@ export const SiteListQuerySchema = PageQuerySchema.extend({
 });
 export const RoundListQuerySchema = PageQuerySchema.extend({
   state: z.enum(['open', 'training', 'unmasking', 'aggregated', 'released', 'failed']).optional(),
+  kind: z.enum(['training', 'evaluation']).optional(),
 });
 export const MetricListQuerySchema = PageQuerySchema.extend({
   name: z.string().min(1).max(200).optional(),

@@ -84,6 +84,10 @@ export const ModelVersion = z.looseObject({
   roundId: uuid.nullable(),
   version: z.number().int(),
   sha256: z.string().describe('sha256 of the float32 weights'),
+  fileSha256: z
+    .string()
+    .nullable()
+    .describe('sha256 of the safetensors file that the download serves (null when there is none to serve)'),
   sizeBytes: z.number().int(),
   watermarkId: z.string().nullable(),
   metrics: ModelMetrics,

@@ -92,14 +92,20 @@ export class RoundRepository {
     const [{ n }] = await this.db
       .select({ n: sql<number>`count(*)::int` })
       .from(rounds)
-      .where(
-        and(eq(rounds.federationId, federationId), eq(rounds.state, 'released'), eq(rounds.kind, 'training')),
-      );
+      .where(and(eq(rounds.federationId, federationId), eq(rounds.state, 'released'), eq(rounds.kind, 'training')));
     return Number(n);
   }
 
-  listRounds(federationId: string, filter: { state?: Round['state'] }, page: Page): Promise<Paged<Round>> {
-    const where = and(eq(rounds.federationId, federationId), filter.state ? eq(rounds.state, filter.state) : undefined);
+  listRounds(
+    federationId: string,
+    filter: { state?: Round['state']; kind?: RoundKind },
+    page: Page,
+  ): Promise<Paged<Round>> {
+    const where = and(
+      eq(rounds.federationId, federationId),
+      filter.state ? eq(rounds.state, filter.state) : undefined,
+      filter.kind ? eq(rounds.kind, filter.kind) : undefined,
+    );
     return paged(
       this.db.select().from(rounds).where(where).orderBy(desc(rounds.number)).limit(page.limit).offset(page.offset),
       countOf(this.db, rounds, where),

@@ -22,9 +22,34 @@ export class ModelsService {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
+  /** sha256 of each version's safetensors file by `federation/version/weights sha256`: a released version never changes. */
+  private readonly fileHashes = new Map<string, string | null>();
+
+  /**
+   * The versions, each with `fileSha256`: the hash of the file that the download serves (what `sha256sum` and the
+   * certificate's modelSha256 give), computed once per version and process, as the file is made from the weights.
+   */
   async list(federationId: string, q: PageQuery) {
     const federation = await this.federations.get(federationId);
-    return this.models.listModels(federation.id, page(q));
+    const listed = await this.models.listModels(federation.id, page(q));
+    const items = [];
+    for (const m of listed.items) {
+      const cacheKey = `${federation.id}/${m.version}/${m.sha256}`;
+      let fileSha256 = this.fileHashes.get(cacheKey);
+      if (fileSha256 === undefined) {
+        fileSha256 = await this.file(federation.id, m.version).then(
+          ({ bytes }) => createHash('sha256').update(bytes).digest('hex'),
+          // no file to serve (a federation without a model spec): null, as the download answers 404/409
+          (error: unknown) => {
+            if (error instanceof OperatorError) return null;
+            throw error;
+          },
+        );
+        this.fileHashes.set(cacheKey, fileSha256);
+      }
+      items.push({ ...m, fileSha256 });
+    }
+    return { ...listed, items };
   }
 
   /** The model version as a safetensors file (the watermarked weights exactly as released). */

@@ -15,7 +15,7 @@ export class RoundsService {
 
   async list(federationId: string, q: RoundListQuery) {
     const federation = await this.federations.get(federationId);
-    const paged = await this.rounds.listRounds(federation.id, { state: q.state }, page(q));
+    const paged = await this.rounds.listRounds(federation.id, { state: q.state, kind: q.kind }, page(q));
     const counts = await this.rounds.participantCounts(paged.items.map((r) => r.id));
     return {
       ...paged,

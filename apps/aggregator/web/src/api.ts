@@ -26,6 +26,8 @@ export interface Federation {
 export interface RoundRow {
   id: string;
   number: number;
+  /** training releases a model version; evaluation privately evaluates one */
+  kind?: 'training' | 'evaluation';
   state: string;
   cohort: number;
   dropouts: number;
@@ -34,10 +36,56 @@ export interface RoundRow {
 
 export interface ModelRow {
   version: number;
+  /** sha256 of the float32 weights */
   sha256: string;
+  /** sha256 of the safetensors file the download serves */
+  fileSha256?: string | null;
   sizeBytes: number;
   watermarkId: string | null;
-  metrics: { accuracy?: number; loss?: number; rocAuc?: number; prAuc?: number; logLoss?: number };
+  metrics: Record<string, number | undefined>;
+}
+
+/** A metric with the std of its DP noise (undefined for an exact one). */
+export interface Measured {
+  value: number;
+  std?: number;
+}
+
+/** A model version's quality, split by where it comes from. */
+export interface Quality {
+  /** the private federated evaluation on the sites' validation splits: noisy, each with its noise std */
+  private: { accuracy?: Measured; loss?: Measured; rocAuc?: Measured };
+  /** simulate/demo: the server's own held-out set at release, exact */
+  heldOut: { accuracy?: number; loss?: number; rocAuc?: number };
+}
+
+const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+
+export function qualityOf(m: ModelRow): Quality {
+  const k = m.metrics;
+  const measured = (name: string): Measured | undefined => {
+    const value = num(k[name]);
+    return value === undefined ? undefined : { value, std: num(k[`${name}Std`]) };
+  };
+  // Versions released before the held-out keys were renamed carry the server's exact metrics as plain
+  // accuracy/loss without any *Std: those are held-out, not private.
+  const isPrivate = num(k.lossStd) !== undefined;
+  return {
+    private: isPrivate ? { accuracy: measured('accuracy'), loss: measured('loss'), rocAuc: measured('rocAuc') } : {},
+    heldOut: {
+      accuracy: num(k.heldOutAccuracy) ?? (isPrivate ? undefined : num(k.accuracy)),
+      loss: num(k.heldOutLoss) ?? (isPrivate ? undefined : num(k.loss)),
+      rocAuc: num(k.heldOutRocAuc) ?? (isPrivate ? undefined : num(k.rocAuc)),
+    },
+  };
+}
+
+/** `0.912 ± 0.008`: value and std to the std's first significant decimal (at least 3 decimals). */
+export function formatMeasured(m: Measured | undefined): string {
+  if (!m) return '-';
+  if (m.std === undefined || !(m.std > 0)) return m.value.toFixed(3);
+  const digits = Math.min(6, Math.max(3, -Math.floor(Math.log10(m.std))));
+  return `${m.value.toFixed(digits)} ± ${m.std.toFixed(digits)}`;
 }
 
 export interface SiteBudget {

@@ -1,4 +1,4 @@
-import { Api, ApiError, type Federation } from './api.js';
+import { Api, ApiError, formatMeasured, qualityOf, type Federation, type Measured } from './api.js';
 import { budgetChart, qualityChart } from './charts.js';
 
 const KEY_STORAGE = 'concord.apiKey';
@@ -63,6 +63,33 @@ function select(f: Federation): void {
   void refreshDetail();
 }
 
+/** Stage timings on one line, cut by the stylesheet; the whole list in the tooltip. */
+function stagesCell(timings: Record<string, number>): HTMLElement {
+  const span = document.createElement('span');
+  span.textContent = Object.entries(timings)
+    .map(([stage, ms]) => `${stage} ${Math.round(ms)}`)
+    .join(', ');
+  span.title = span.textContent;
+  return span;
+}
+
+/** A round's kind; evaluation rounds stand out (they release no model version, they score one). */
+function kindBadge(kind: string): HTMLElement {
+  const span = document.createElement('span');
+  span.className = `kind kind-${kind}`;
+  span.textContent = kind;
+  return span;
+}
+
+/** `0.912 ± 0.008` (noisy metric ± its noise std), the std also as data-std for scripts and tests. */
+function measuredCell(m: Measured | undefined, className?: string): HTMLElement {
+  const span = document.createElement('span');
+  span.textContent = formatMeasured(m);
+  if (m?.std !== undefined) span.dataset.std = String(m.std);
+  if (className) span.className = className;
+  return span;
+}
+
 /** Why the federation waits or stopped (`waiting: 3 of 6 sites connected`), under its title. */
 function showReason(f: Federation): void {
   const el = $('#federation-reason');
@@ -87,13 +114,12 @@ async function refreshDetail(): Promise<void> {
         [
           String(r.number),
           r.state,
+          kindBadge(r.kind ?? 'training'),
           String(r.cohort),
           String(r.dropouts),
-          Object.entries(r.stageTimings)
-            .map(([stage, ms]) => `${stage} ${Math.round(ms)}`)
-            .join(', '),
+          stagesCell(r.stageTimings),
         ],
-        { 'data-round': String(r.number) },
+        { 'data-round': String(r.number), 'data-kind': r.kind ?? 'training', class: r.kind ?? 'training' },
       ),
     ),
   );
@@ -107,15 +133,31 @@ async function refreshDetail(): Promise<void> {
       link.textContent = 'safetensors';
       link.addEventListener('click', (event) => {
         event.preventDefault();
-        void downloadModel(id, m.version);
+        void downloadModel(id, m.version, m.fileSha256);
       });
+      // the downloaded file's sha256 (what `sha256sum` and the certificate give), not the raw weights'
       const sha = document.createElement('code');
-      sha.textContent = m.sha256.slice(0, 16);
-      return row([String(m.version), fmt(m.metrics.accuracy), fmt(m.metrics.loss), sha, link], {
-        'data-version': String(m.version),
-      });
+      sha.textContent = m.fileSha256 ? `${m.fileSha256.slice(0, 16)}...` : '-';
+      sha.title = m.fileSha256 ?? '';
+      sha.dataset.sha256 = m.fileSha256 ?? '';
+      const q = qualityOf(m);
+      return row(
+        [
+          String(m.version),
+          measuredCell(q.private.accuracy),
+          measuredCell(q.private.loss),
+          measuredCell(q.private.rocAuc, 'auc'),
+          fmt(q.heldOut.accuracy),
+          sha,
+          link,
+        ],
+        { 'data-version': String(m.version), ...(q.private.loss ? { class: 'evaluated' } : {}) },
+      );
     }),
   );
+  // the ROC AUC column only where the task is binary; held-out accuracy only where the server evaluates (simulate)
+  $('#models').classList.toggle('no-auc', !models.items.some((m) => qualityOf(m).private.rocAuc));
+  $('#models').classList.toggle('no-held-out', !models.items.some((m) => qualityOf(m).heldOut.accuracy !== undefined));
   updateBudget(budgets.sites);
   fill(
     '#budgets',
@@ -137,13 +179,14 @@ async function refreshDetail(): Promise<void> {
   }
 }
 
-async function downloadModel(id: string, version: number): Promise<void> {
+async function downloadModel(id: string, version: number, listed: string | null | undefined): Promise<void> {
   if (!api) return;
   const { blob, filename } = await api.download(id, version);
   // the sha256 of the file itself (what `sha256sum` and the certificate's modelSha256 give), not of the weights
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-  status(`downloaded ${filename}: sha256 ${hex}`);
+  const check = !listed ? '' : listed === hex ? ' (as listed)' : ` (the list says ${listed}: different file)`;
+  status(`downloaded ${filename}: sha256 ${hex}${check}`, !listed || listed === hex);
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
