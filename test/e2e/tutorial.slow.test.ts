@@ -56,9 +56,10 @@ afterAll(async () => {
 });
 
 describe('docs/tutorial.md', () => {
-  it('has the tutorial blocks in order: serve, CLI, federation, agents, wait, model, audit', () => {
+  it('has the tutorial blocks in order: serve, CLI, federation, agents, wait, evaluation, model, audit', () => {
     const blocks = tutorialBlocks(TUTORIAL, SECTION);
-    expect(blocks.length).toBe(7);
+    expect(blocks.length).toBe(8);
+    expect(blocks[5]).toMatch(/concord model list/);
     expect(blocks[0]).toMatch(/concord serve --port 3000 .*&$/m);
     expect(blocks.join('\n')).toMatch(/concord federation wait/);
   });
@@ -108,6 +109,10 @@ describe('docs/tutorial.md', () => {
       // the audit names sites as the dashboard and `concord budgets` do
       expect(out).toMatch(/ {2}site site-[0-9a-f]{8} \([0-9a-f-]{36}\): epsilon/);
       expect(out).toMatch(/[0-9a-f]{64} {2}model\/tutorial-v\d+\.safetensors/);
+      // the private evaluation: versions 2, 4 and 5 carry a noisy accuracy whose noise std is at most 1 point
+      const evaluated = [...out.matchAll(/^([245]) +\S+ +(0\.\d{4}) ± (0\.\d{4}) +(\d\.\d{4}) ± (0\.\d{4})/gm)];
+      expect(evaluated.map((m) => m[1]).sort(), out).toEqual(['2', '4', '5']);
+      for (const m of evaluated) expect(Number(m[3])).toBeLessThanOrEqual(0.01);
     },
   );
 });

@@ -5,7 +5,7 @@ import { verifyOwnershipCertificate } from '@concord/watermark';
 import { type Command, Option } from 'commander';
 import { CliError, parseNumberFlag, printJson } from '@concord/cli';
 import { addConnectionOptions, type ConnectionFlags, seg } from '../cli/api-client.js';
-import { client } from './federation.command.js';
+import { client, writeTable } from './federation.command.js';
 
 /** Where `concord serve` keeps a federation's owner watermark key (KeyRepository.watermarkKey). Never downloaded. */
 export function watermarkKeyNote(federationId: string): string {
@@ -16,9 +16,48 @@ export function watermarkKeyNote(federationId: string): string {
   );
 }
 
-/** `concord model download`: a released model version as safetensors, with its signed ownership certificate. */
+interface ModelRow {
+  version: number;
+  createdAt: string;
+  metrics: Record<string, number>;
+}
+
+/**
+ * `concord model list`: versions and their private evaluation; `concord model download`: a released model version as
+ * safetensors, with its signed ownership certificate.
+ */
 export function register(program: Command): void {
   const model = program.command('model').description('released model versions (through the REST API)');
+  addConnectionOptions(
+    model
+      .command('list')
+      .description(
+        'released model versions, newest first, with their private evaluation (noisy metric ± the std of its noise)',
+      )
+      .argument('<federation-id>', 'federation id')
+      .addOption(new Option('--limit <n>', 'at most this many').default('20')),
+  ).action(async (id: string, flags: ConnectionFlags & { limit: string }) => {
+    const limit = parseNumberFlag('--limit', flags.limit, { integer: true, min: 1, max: 500 });
+    const page = await client(flags).get<{ items: ModelRow[]; total: number }>(
+      `/api/federations/${seg(id)}/models?limit=${limit}`,
+    );
+    if (flags.json) return printJson(page);
+    const shown = (m: Record<string, number>, name: string, digits: number) =>
+      m[`${name}Std`] === undefined ? '' : `${m[name].toFixed(digits)} ± ${m[`${name}Std`].toFixed(digits)}`;
+    writeTable(
+      ['VERSION', 'RELEASED', 'ACCURACY', 'LOSS', 'ROC AUC', 'RECORDS'],
+      page.items.map((v) => [
+        String(v.version),
+        v.createdAt,
+        shown(v.metrics, 'accuracy', 4),
+        shown(v.metrics, 'loss', 4),
+        shown(v.metrics, 'rocAuc', 4),
+        shown(v.metrics, 'evaluatedRecords', 0),
+      ]),
+    );
+    if (page.total > page.items.length) process.stderr.write(`(${page.items.length} of ${page.total} shown)\n`);
+  });
+
   addConnectionOptions(
     model
       .command('download')

@@ -1,5 +1,7 @@
 import { type Command, Option } from 'commander';
 import { loadServerConfig } from '../config/load-config.js';
+import { guardDriverConnectionFaults } from '../db/driver-fault-guard.js';
+import { appLogger } from '../repositories/logger.repository.js';
 import { startServer } from '../server.js';
 
 export function register(program: Command): void {
@@ -49,6 +51,13 @@ export function register(program: Command): void {
         env: process.env,
         file: opts.config ?? process.env.CONCORD_CONFIG,
       });
+      // a connection loss the postgres driver throws outside any await is a database fault, not a crash
+      guardDriverConnectionFaults((error) =>
+        appLogger().warn(
+          { event: 'database.connection-lost', code: (error as { code?: string }).code },
+          'a database connection was lost outside a query; the engine retries',
+        ),
+      );
       const server = await startServer({ config });
       process.stdout.write(`listening on ${server.url}\n`);
       const stop = () => void server.close().then(() => process.exit(0));

@@ -67,7 +67,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     const tokens = await enrollment.issueTokens(federation.id, o.sites);
     pool = startVirtualAgents({
       server: server.url,
-      sites: parts.map((rows, i) => ({ name: `site-${i}`, token: tokens[i], rows })),
+      sites: parts.map((rows, i) => ({ name: `site-${i}`, token: tokens[i], rows, identitySeed: identitySeeds[i] })),
       train,
       preprocess: settings.preprocess,
       cap,

@@ -18,6 +18,8 @@ export interface VirtualSite {
   token: string;
   /** the site's rows of `train` */
   rows: readonly number[];
+  /** the site's Ed25519 seed (simulate makes them to recompute the validation splits; default: random) */
+  identitySeed?: Uint8Array;
 }
 
 /** What one pool thread receives (virtual-worker.ts). */
@@ -33,7 +35,7 @@ export interface VirtualWorkerData {
   /** the federation's data-independent preprocessing, which each site applies to its own rows */
   preprocess: PreprocessPlan;
   /** this thread's sites: site k holds rows rowIndex[offsets[k] .. offsets[k+1]) */
-  sites: { index: number; name: string; token: string }[];
+  sites: { index: number; name: string; token: string; identitySeed?: Uint8Array }[];
   rowIndex: Int32Array;
   offsets: Int32Array;
   startConcurrency: number;
@@ -112,7 +114,7 @@ export function startVirtualAgents(o: VirtualAgentsOptions): VirtualAgents {
       labels,
       featureCount: o.train.featureCount,
       preprocess: o.preprocess,
-      sites: mine.map(({ index, name, token }) => ({ index, name, token })),
+      sites: mine.map(({ index, name, token, identitySeed }) => ({ index, name, token, identitySeed })),
       rowIndex,
       offsets,
       startConcurrency: START_CONCURRENCY,

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const runs: Promise<void>[] = [];
   for (let k = 0; k < input.sites.length && !stop.signal.aborted; k++) {
     await acquire();
-    const { index, name, token } = input.sites[k];
+    const { index, name, token, identitySeed } = input.sites[k];
     let started = false;
     const settleStart = () => {
       if (started) return;
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
         accountant: input.accountant,
         dropout: input.dropout,
         data: shardOf(k),
+        identitySeed,
         onEvent,
         signal: stop.signal,
       })

@@ -80,13 +80,15 @@ export class AgentRuntime {
         if (this.session && roundId === this.session.plan.roundId) {
           this.endUnfinished(this.session);
           const code = String((message as { code?: unknown }).code ?? 'E_ROUND_ABORTED').slice(0, 64);
-          this.context.onEvent?.({ type: 'round-aborted', roundId: String(roundId), code });
+          const roundNumber = this.session.plan.roundNumber;
+          this.context.onEvent?.({ type: 'round-aborted', roundNumber, roundId: String(roundId), code });
         }
       },
       'round:result': (message) => {
-        const m = message as { roundNumber?: unknown; modelVersion?: unknown } | null;
+        const m = message as { roundNumber?: unknown; modelVersion?: unknown; kind?: unknown } | null;
         if (typeof m?.roundNumber === 'number' && typeof m.modelVersion === 'number') {
-          this.context.onEvent?.({ type: 'round-released', roundNumber: m.roundNumber, modelVersion: m.modelVersion });
+          const type = m.kind === 'evaluation' ? 'round-evaluated' : 'round-released';
+          this.context.onEvent?.({ type, roundNumber: m.roundNumber, modelVersion: m.modelVersion });
         }
       },
       'federation:done': (message) => {

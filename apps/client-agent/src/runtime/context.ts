@@ -40,7 +40,8 @@ export type AgentEvent =
   | { type: 'trained'; roundNumber: number; seconds: number }
   | { type: 'update-sent'; roundNumber: number }
   | { type: 'round-released'; roundNumber: number; modelVersion: number }
-  | { type: 'round-aborted'; roundId: string; code: string }
+  | { type: 'round-evaluated'; roundNumber: number; modelVersion: number }
+  | { type: 'round-aborted'; roundNumber: number; roundId: string; code: string }
   | { type: 'error'; code: string; message: string }
   | { type: 'done'; rounds: number };
 

@@ -57,8 +57,10 @@ function describe(event: AgentEvent): string {
       return `round ${event.roundNumber}: masked update sent`;
     case 'round-released':
       return `round ${event.roundNumber}: model version ${event.modelVersion} released`;
+    case 'round-evaluated':
+      return `round ${event.roundNumber}: model version ${event.modelVersion} evaluated (private evaluation)`;
     case 'round-aborted':
-      return `round ${event.roundId} aborted (${event.code})`;
+      return `round ${event.roundNumber} aborted (${event.code})`;
     case 'error':
       return `error ${event.code}: ${event.message}`;
     case 'done':

@@ -88,7 +88,13 @@ export type RoundAbort = z.infer<typeof RoundAbortSchema>;
 
 /** Aggregator -> cohort: the round's model was released (for progress output; no data about any site). */
 export const RoundResultSchema = z
-  .object({ roundId: id, roundNumber: z.number().int().min(1), modelVersion: z.number().int().min(0) })
+  .object({
+    roundId: id,
+    roundNumber: z.number().int().min(1),
+    modelVersion: z.number().int().min(0),
+    /** 'evaluation': the round evaluated `modelVersion` (absent: it released it) */
+    kind: z.literal('evaluation').optional(),
+  })
   .strict();
 export type RoundResult = z.infer<typeof RoundResultSchema>;
 

@@ -52,7 +52,7 @@ export async function recordEvaluation(
   deps.connections.broadcast(
     roster.map((m) => m.siteId),
     'round:result',
-    { roundId: round.id, roundNumber: round.number, modelVersion: e.modelVersion },
+    { roundId: round.id, roundNumber: round.number, modelVersion: e.modelVersion, kind: 'evaluation' },
   );
   return { ...result, modelVersion: e.modelVersion };
 }
