@@ -66,16 +66,7 @@ export async function sitesWithBudget(
   const sites = (await deps.sites.sitesOf(federationId)).filter((s) => s.status === 'active');
   const next = nextRoundPhase(settings, cohortSize, parameterCount, evaluation);
   if (next === null) return { withBudget: new Set(sites.map((s) => s.id)), active: sites.length };
-  const history = new Map<string, History>();
-  for (const entry of await deps.ledger.entries(federationId)) {
-    const parsed = privacyReceiptSchema.safeParse(entry.receipt);
-    if (!parsed.success) continue;
-    const h = history.get(entry.siteId) ?? { phases: [], accountant: parsed.data.accountant ?? 'rdp', key: '' };
-    const phase = phaseOfReceipt(parsed.data);
-    h.phases.push(phase);
-    h.key += JSON.stringify(phase) + ';';
-    history.set(entry.siteId, h);
-  }
+  const history = await chargedHistories(deps.ledger, federationId);
   // Sites charged for the same rounds on the same terms have the same history: one accountant call per distinct
   // (history, accountant, delta), each site's epsilon then checked against its own cap. At cohort 100 this is the
   // difference between ~100 RDP compositions per round and a handful (bench:round-profile).
@@ -89,6 +80,36 @@ export async function sitesWithBudget(
 
 /** A site's charged phases (ledger order), the accountant its receipts name, and a key equal for equal phases. */
 type History = { phases: Phase[]; accountant: AccountantName; key: string };
+
+/**
+ * Each federation's charged histories, kept per ledger repository and read incrementally. The ledger is append-only
+ * (a trigger refuses UPDATE and DELETE) and its appends commit in seq order (one lock per federation), so the entries
+ * after the last seq read are all that is new; every round used to re-read and re-parse the whole ledger, O(sites x
+ * rounds) per round. (This only steers cohort selection; the audit is what re-checks the whole ledger.)
+ */
+const historiesByLedger = new WeakMap<object, Map<string, { lastSeq: number; sites: Map<string, History> }>>();
+
+async function chargedHistories(
+  ledger: Pick<LedgerRepository, 'entries'>,
+  federationId: string,
+): Promise<Map<string, History>> {
+  let byFederation = historiesByLedger.get(ledger);
+  if (!byFederation) historiesByLedger.set(ledger, (byFederation = new Map()));
+  let cached = byFederation.get(federationId);
+  if (!cached) byFederation.set(federationId, (cached = { lastSeq: 0, sites: new Map() }));
+  for (const entry of await ledger.entries(federationId, { afterSeq: cached.lastSeq })) {
+    if (entry.seq <= cached.lastSeq) continue; // a concurrent call read it first
+    cached.lastSeq = entry.seq;
+    const parsed = privacyReceiptSchema.safeParse(entry.receipt);
+    if (!parsed.success) continue;
+    const h = cached.sites.get(entry.siteId) ?? { phases: [], accountant: parsed.data.accountant ?? 'rdp', key: '' };
+    const phase = phaseOfReceipt(parsed.data);
+    h.phases.push(phase);
+    h.key += JSON.stringify(phase) + ';';
+    cached.sites.set(entry.siteId, h);
+  }
+  return cached.sites;
+}
 
 function canPay(
   site: Pick<Site, 'capEpsilon' | 'capDelta'>,
