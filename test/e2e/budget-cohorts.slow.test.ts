@@ -49,18 +49,22 @@ function options(sites: number, rounds: number, lowCapSites: number, lowCapRound
 describe('budget-aware cohorts', () => {
   it('5 sites, cohort 3, two low-cap sites: every round released, none failed for lack of budget', async () => {
     const failures: string[] = [];
+    let evaluationCharges = 0;
     const result = await runSimulation({
       ...options(5, 4, 2, 1),
       onRound: (r) => {
         if (r.state !== 'released') failures.push(r.reason ?? 'failed');
+        else if (r.kind === 'evaluation') evaluationCharges += r.survivors;
       },
     });
     expect(failures).toEqual([]);
     expect(result.failedRounds).toBe(0);
     expect(result.rounds).toBe(4);
     expect(result.ledgerVerified).toBe(true);
-    // 4 rounds x 3 sites; the two low-cap sites paid at most their one round each
-    expect(result.ledgerEntries).toBe(12);
+    // 4 rounds x 3 sites, plus one charge per site in each private evaluation (versions 2 and 4, drawn from the
+    // sites that can pay for it); the two low-cap sites paid at most their one round each
+    expect(evaluationCharges).toBeGreaterThan(0);
+    expect(result.ledgerEntries).toBe(12 + evaluationCharges);
     expect(result.perSiteEpsilon['site-0']).toBeLessThanOrEqual(lowCap);
     expect(result.perSiteEpsilon['site-1']).toBeLessThanOrEqual(lowCap);
   }, 900_000);

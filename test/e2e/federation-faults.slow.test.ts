@@ -18,6 +18,8 @@ const base: SimulationOptions = {
   dropout: 0,
   seed: 2,
   agents: 'inline',
+  // these faults are about training rounds; private evaluation has its own tests (evaluation.slow.test.ts)
+  spec: { evaluation: { enabled: false } },
 };
 
 describe('federation faults', () => {
@@ -78,7 +80,7 @@ describe('federation faults', () => {
         ...base,
         sites: 4,
         // rounds start once the 3 sites that could enroll are connected
-        spec: { cohort: { minSites: 3 } },
+        spec: { ...base.spec, cohort: { minSites: 3 } },
         site: (i) => (i === 3 ? { cap: { epsilon: 0.05, delta: 1e-5 } } : {}),
       });
       const released = result.roundReports.filter((r) => r.state === 'released');

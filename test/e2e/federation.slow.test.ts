@@ -13,7 +13,7 @@ const targets = [
 
 describe.each(targets)('3-site federation on $name', ({ url, skip }) => {
   it.skipIf(skip)(
-    'trains MNIST above chance in local mode and charges exactly one verified entry per site and round',
+    'trains MNIST above chance in local mode and charges exactly one verified entry per site and round (training or evaluation)',
     async () => {
       const rounds = 3;
       const result = await runSimulation({
@@ -32,7 +32,10 @@ describe.each(targets)('3-site federation on $name', ({ url, skip }) => {
       expect(result.rounds).toBe(rounds);
       expect(result.accuracy).toBeGreaterThan(0.3);
       expect(result.ledgerVerified).toBe(true);
-      expect(result.ledgerEntries).toBe(3 * rounds);
+      // one charge per site for each training round and each private evaluation (versions 1, 2 and 3 at 3 rounds)
+      const evaluations = result.roundReports.filter((r) => r.kind === 'evaluation' && r.state === 'released');
+      expect(evaluations.map((r) => r.modelVersion)).toEqual([1, 2, 3]);
+      expect(result.ledgerEntries).toBe(3 * (rounds + evaluations.length));
       for (const eps of Object.values(result.perSiteEpsilon)) {
         expect(eps).toBeGreaterThan(0);
         expect(eps).toBeLessThanOrEqual(3 * 1.0001);
