@@ -203,7 +203,14 @@ export function register(program: Command): void {
           onRound: (r) => {
             const acc = r.accuracy === undefined ? '' : `  accuracy ${r.accuracy.toFixed(4)}`;
             const seconds = (Object.values(r.timings).reduce((a, b) => a + b, 0) / 1000).toFixed(1);
-            if (r.state === 'released') {
+            if (r.state === 'released' && r.evaluation) {
+              const e = r.evaluation;
+              const accuracy =
+                e.accuracy === undefined ? '' : `  accuracy ${e.accuracy.toFixed(4)} ± ${e.std.accuracy!.toFixed(4)}`;
+              say(
+                `round ${r.roundNumber}  evaluated v${r.modelVersion}${accuracy}  loss ${e.loss.toFixed(4)} ± ${e.std.loss.toFixed(4)}  (private, ± noise std)  ${seconds} s`,
+              );
+            } else if (r.state === 'released') {
               say(
                 `round ${r.roundNumber}  released v${r.modelVersion}${acc}  survivors ${r.survivors}/${r.cohort}  ${seconds} s`,
               );
@@ -234,7 +241,11 @@ export function register(program: Command): void {
         perSiteEpsilon: result.perSiteEpsilon,
         ledger: { entries: result.ledgerEntries, verified: result.ledgerVerified },
         ...(result.pool ? { cohort: cohort ?? sites, pool: result.pool } : {}),
-        roundAccuracy: result.roundReports.filter((r) => r.state === 'released').map((r) => r.accuracy ?? null),
+        roundAccuracy: result.roundReports
+          .filter((r) => r.state === 'released' && r.kind === 'training')
+          .map((r) => r.accuracy ?? null),
+        // private evaluations: noisy metric, the std of its noise, the exact metric on the union of validation splits
+        evaluations: result.evaluations ?? [],
         roundSeconds: result.roundReports.map((r) => Object.values(r.timings).reduce((a, b) => a + b, 0) / 1000),
         // wall / CPU / main-thread busy ms per stage (federation/stages/stopwatch.ts); CPU counts the agents' threads too
         roundProfiles: result.roundReports.map(roundProfile),
@@ -254,6 +265,12 @@ export function register(program: Command): void {
         say(`ledger: ${result.ledgerEntries} entries, ${result.ledgerVerified ? 'verified' : 'VERIFICATION FAILED'}`);
         for (const [site, eps] of Object.entries(result.perSiteEpsilon))
           say(`  ${site}: epsilon ${eps.toFixed(4)} (delta ${delta})`);
+        for (const e of result.evaluations ?? []) {
+          if (e.noisy.accuracy === undefined) continue;
+          say(
+            `  private evaluation of v${e.modelVersion}: accuracy ${e.noisy.accuracy.toFixed(4)} ± ${e.std.accuracy!.toFixed(4)} (noise std); exact on the union of validation splits ${e.exact.accuracy!.toFixed(4)} (${e.deviations.accuracy!.toFixed(2)} std apart)`,
+          );
+        }
         if (outputs) say(`wrote ${Object.values(outputs).join(', ')}`);
         say('');
         for (const line of profileTable(summary.profile)) say(line);
