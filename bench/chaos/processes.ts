@@ -33,13 +33,22 @@ export function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {},
 /** A long-running bin that can be SIGKILLed and started again with the same arguments. */
 export class Restartable {
   private child: ChildProcess | undefined;
+  private killing = false;
   log = '';
+  /** exits nobody asked for: when, the exit code, and the last error code the process printed */
+  readonly unexpectedExits: { at: number; code: number | null; error?: string }[] = [];
 
   constructor(
     readonly name: string,
     private readonly bin: string,
     private readonly args: string[],
     private readonly env: NodeJS.ProcessEnv = {},
+    /**
+     * Restart the process 2 s after an exit nobody asked for, as a service manager would (systemd Restart=always);
+     * every such exit is recorded in `unexpectedExits`. An agent stops by itself on purpose in some cases
+     * (E_TOO_MANY_ABORTS after R aborted rounds in a row: docs/threat-model.md "The graph seed").
+     */
+    private readonly supervise = false,
   ) {}
 
   /** Starts it; resolves when a stdout/stderr line matches `ready` (or at once without one). */
@@ -54,6 +63,15 @@ export class Restartable {
     };
     child.stdout!.on('data', append);
     child.stderr!.on('data', append);
+    child.once('exit', (code) => {
+      if (this.killing || this.child !== child) return;
+      const error = this.log
+        .slice(-1000)
+        .match(/E_[A-Z_]{3,}/g)
+        ?.at(-1);
+      this.unexpectedExits.push({ at: Date.now(), code, ...(error ? { error } : {}) });
+      if (this.supervise) setTimeout(() => this.child === child && void this.start().catch(() => {}), 2000).unref();
+    });
     if (!ready) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.name} not ready in ${timeoutMs} ms`)), timeoutMs);
@@ -79,8 +97,10 @@ export class Restartable {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((resolve) => child.once('exit', resolve));
+    this.killing = true;
     child.kill('SIGKILL');
     await gone;
+    this.killing = false;
   }
 
   get running(): boolean {

@@ -12,8 +12,10 @@
  * pg_terminate_backend of the throwaway database's connections (by datname: no other database is touched). After
  * each it waits for the federation to release a new round (time to recover) and runs `concord audit`. It prints
  * the table of faults by kind and round state, rounds released, audits clean, and charges lost, doubled and
- * local-only (bench/chaos/ledger-check.ts). Exit 1 when an audit failed, a charge was lost or doubled, or the
- * federation did not recover. Uses the built JavaScript: run `npm run build:ts` after changing sources.
+ * local-only (bench/chaos/ledger-check.ts), and every exit nobody asked for: processes run under a supervisor that
+ * restarts them after 2 s (as systemd Restart=always would); an agent may stop by itself on purpose
+ * (E_TOO_MANY_ABORTS after R aborted rounds in a row), which is reported; an aggregator crash is a failure. Exit 1
+ * when an audit failed, a charge was lost or doubled, the aggregator crashed, or the federation did not recover. Uses the built JavaScript: run `npm run build:ts` after changing sources.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,6 +90,7 @@ async function main(): Promise<number> {
     CONCORD_BIN,
     ['serve', '--port', String(port), '--database-url', url, '--key-dir', join(work, 'keys'), '--log-level', 'warn'],
     limits,
+    true, // a crash is restarted so the run goes on, and counted as a failure
   );
   const agents: Restartable[] = [];
   const monitor = postgres(url, { max: 1, onnotice: () => {} });
@@ -142,18 +145,13 @@ async function main(): Promise<number> {
       ]);
       if (enrolled.status !== 0) throw new Error(`enroll site ${i}: ${enrolled.stderr}`);
       stateDirs.push(dir);
-      const agent = new Restartable(`agent-${i}`, AGENT_BIN, [
-        'run',
-        '--state-dir',
-        dir,
-        '--dataset',
-        'mnist',
-        '--shard',
-        `${i}/${SITES}`,
-        '--seed',
-        '3',
-        '--json',
-      ]);
+      const agent = new Restartable(
+        `agent-${i}`,
+        AGENT_BIN,
+        ['run', '--state-dir', dir, '--dataset', 'mnist', '--shard', `${i}/${SITES}`, '--seed', '3', '--json'],
+        {},
+        true, // restarted like a service when it stops by itself (reported: e.g. E_TOO_MANY_ABORTS by design)
+      );
       agents.push(agent);
       await agent.start();
     }
@@ -220,10 +218,26 @@ async function main(): Promise<number> {
       seed: Number(o.seed),
       records,
       charges,
+      unexpectedExits: {
+        aggregator: server.unexpectedExits,
+        agents: agents.flatMap((a) => a.unexpectedExits.map((e) => ({ agent: a.name, ...e }))),
+      },
     };
     printTable(report.records, charges, report.minutes);
+    const agentStops = new Map<string, number>();
+    for (const e of report.unexpectedExits.agents)
+      agentStops.set(e.error ?? `exit ${e.code}`, (agentStops.get(e.error ?? `exit ${e.code}`) ?? 0) + 1);
+    process.stdout.write(
+      `unexpected exits: aggregator ${server.unexpectedExits.length} (each a failure); agents ${
+        report.unexpectedExits.agents.length
+      } (restarted by the supervisor${agentStops.size ? `: ${[...agentStops].map(([k, n]) => `${k} x${n}`).join(', ')}` : ''})\n`,
+    );
     if (o.json) writeFileSync(o.json, JSON.stringify(report, null, 2));
-    const bad = records.some((r) => !r.recovered || !r.auditClean) || charges.lost > 0 || charges.doubled > 0;
+    const bad =
+      records.some((r) => !r.recovered || !r.auditClean) ||
+      charges.lost > 0 ||
+      charges.doubled > 0 ||
+      server.unexpectedExits.length > 0;
     return bad ? 1 : 0;
   } catch (error) {
     process.stderr.write(`aggregator log (tail):\n${server.log.slice(-3000)}\n`);
