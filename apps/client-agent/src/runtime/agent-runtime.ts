@@ -78,9 +78,9 @@ export class AgentRuntime {
       'round:abort': (message) => {
         const roundId = (message as { roundId?: unknown } | null)?.roundId;
         if (this.session && roundId === this.session.plan.roundId) {
+          const roundNumber = this.session.plan.roundNumber; // before endUnfinished forgets the session
           this.endUnfinished(this.session);
           const code = String((message as { code?: unknown }).code ?? 'E_ROUND_ABORTED').slice(0, 64);
-          const roundNumber = this.session.plan.roundNumber;
           this.context.onEvent?.({ type: 'round-aborted', roundNumber, roundId: String(roundId), code });
         }
       },
