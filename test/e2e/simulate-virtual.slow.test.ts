@@ -25,17 +25,23 @@ describe('concord simulate --sites 1000 --cohort 100 (virtual agents)', () => {
       ledger: { entries: number; verified: boolean };
       pool: { threads: number; authenticated: number; failed: number };
       perSiteEpsilon: Record<string, number>;
+      /** one entry per round the engine ran: training rounds and private evaluation rounds, released or not */
+      roundSeconds: unknown[];
     };
     expect(summary).toMatchObject({ sites: 1000, cohort: 100, rounds: 2, ledger: { verified: true } });
     // all 1,000 held an authenticated connection before the first cohort was drawn, on a pool, not a thread each
     expect(summary.pool).toEqual({ threads: Math.min(availableParallelism(), 1000), authenticated: 1000, failed: 0 });
     expect(Object.keys(summary.perSiteEpsilon)).toHaveLength(1000);
-    // one receipt per site in each released round's cohort (a site that dropped is not charged)
+    // at most one receipt per cohort member of each round run (training rounds, and the private evaluation rounds,
+    // which are charged too), and never one for a site outside the cohorts
+    const ran = summary.roundSeconds.length;
+    expect(ran).toBeGreaterThanOrEqual(2);
     expect(summary.ledger.entries).toBeGreaterThan(0);
-    expect(summary.ledger.entries).toBeLessThanOrEqual(100 * summary.rounds);
-    // only sites drawn into a cohort spent budget: at most 200 of the 1,000
+    expect(summary.ledger.entries).toBeLessThanOrEqual(100 * ran);
     const charged = Object.values(summary.perSiteEpsilon).filter((e) => e > 0).length;
     expect(charged).toBeGreaterThan(0);
-    expect(charged).toBeLessThanOrEqual(100 * summary.rounds);
+    expect(charged).toBeLessThanOrEqual(Math.min(1000, 100 * ran));
+    // a cohort is drawn from the connected sites, so with 1,000 connected some sites were never charged
+    expect(charged).toBeLessThan(1000);
   }, 450_000);
 });
