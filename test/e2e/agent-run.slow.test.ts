@@ -15,6 +15,8 @@ import { AGENT_BIN, runCliAsync } from '../support/cli.js';
 
 const ROUNDS = 2;
 const SITES = 2;
+/** training rounds plus private evaluations: the spec's default evaluates every ceil(2 / 3) = 1 version */
+const CHARGES = 2 * ROUNDS;
 let aggregator: TestAggregator;
 
 beforeAll(async () => {
@@ -73,14 +75,15 @@ it('trains a federation of real agent processes to the end, charging every round
     expect(lines.some((l) => l.type === 'plan-accepted')).toBe(true);
     const final = lines.at(-1)!;
     expect(final.type).toBe('summary');
-    expect(final).toMatchObject({ rounds: ROUNDS, charges: ROUNDS });
+    // each site is charged for every training round and every private evaluation (versions 1 and 2 at 2 rounds)
+    expect(final).toMatchObject({ rounds: ROUNDS, charges: CHARGES });
     expect(final.epsilonSpent).toBeGreaterThan(0);
     expect(final.epsilonSpent).toBeLessThanOrEqual(3.001);
     const local = readFileSync(join(dirs[i], 'ledger.jsonl'), 'utf8').trim().split('\n');
-    expect(local).toHaveLength(ROUNDS);
+    expect(local).toHaveLength(CHARGES);
   }
   const ledger = aggregator.server.app.get(LedgerRepository);
   const verification = await ledger.verifyLedger(federationId);
   expect(verification.findings).toEqual([]);
-  expect((await ledger.entries(federationId)).length).toBe(ROUNDS * SITES);
+  expect((await ledger.entries(federationId)).length).toBe(CHARGES * SITES);
 });
