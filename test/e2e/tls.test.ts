@@ -315,7 +315,8 @@ describe.skipIf(opensslMissing)('concord serve with --tls-cert/--tls-key, and th
     for (const [i, exit] of (await Promise.all(exits)).entries()) {
       expect(exit.code, `agent ${i}: ${started[i].status === 'fulfilled' && started[i].value.stderr()}`).toBe(0);
       const summary = JSON.parse(exit.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-      expect(summary).toMatchObject({ type: 'summary', rounds: 1, charges: 1 });
+      // one training round and the private evaluation of its model (the spec's default evaluates the last version)
+      expect(summary).toMatchObject({ type: 'summary', rounds: 1, charges: 2 });
     }
     const rounds = (await api('GET', `/api/federations/${federationId}/rounds`)).items as { state: string }[];
     expect(rounds.map((r) => r.state)).toContain('released');
