@@ -169,3 +169,26 @@ describe('auditLedger: the accountant the receipts name (finding 6)', () => {
     });
   });
 });
+
+describe('auditLedger: evaluation charges (issue 17, the max rule)', () => {
+  // rounds 1-2 train, rounds 3-4 evaluate (rate 1, one step); the cap sits between max(T, E) and T + E
+  const terms = (r: number): Partial<PrivacyReceipt> =>
+    r <= 2 ? {} : { sampleRate: 1, steps: 1, noiseMultiplier: 6, clipNorm: 2, use: 'evaluation' };
+  const probe = chain(['a'], 4, terms);
+  const phases = probe.entries.map((e) => phaseOfReceipt(e.receipt as PrivacyReceipt));
+  const maxRule = computeEpsilon(phases, 1e-5).epsilon;
+  const summed = computeEpsilon(
+    phases.map((p) => ({ ...p, use: undefined })),
+    1e-5,
+  ).epsilon;
+
+  it('keeps the receipt use in the phase, and the cap check composes by the max rule, not the sum', () => {
+    expect(phases.map((p) => p.use)).toEqual([undefined, undefined, 'evaluation', 'evaluation']);
+    expect(summed).toBeGreaterThan(maxRule * 1.01);
+    const cap = (maxRule + summed) / 2;
+    const { entries, keys } = chain(['a'], 4, (r) => ({ ...terms(r), cap: { epsilon: cap, delta: 1e-5 } }));
+    const report = auditLedger({ entries, publicKeys: keys });
+    expect(report.findings).toEqual([]);
+    expect(report.sites[0].epsilon).toBeCloseTo(maxRule, 9);
+  });
+});
