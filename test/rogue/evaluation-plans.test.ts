@@ -84,10 +84,7 @@ for (const [name, base] of [
       const e = plan.evaluation!;
       const sum = decodeEvaluationSum(out.sum!, e.scaleBits);
       const layout = evaluationLayout(e.classes, 0);
-      const held = rogue.sites.map(
-        (s) =>
-          splitValidation(s.data, { identitySeed: s.seed, federationId: rogue.federationId }, SPLIT).validation!.count,
-      );
+      const held = rogue.sites.map((s) => splitValidation(s.data, { identitySeed: s.seed }, SPLIT).validation!.count);
       const records = held.reduce((a, b) => a + b, 0);
       expect(records).toBeGreaterThan(0.15 * 1000);
       expect(records).toBeLessThan(0.35 * 1000);

@@ -69,6 +69,10 @@ export function register(program: Command): void {
     .addOption(
       new Option('--database-url <url>', 'PostgreSQL URL (default: in-memory PGlite; DATABASE_URL is ignored)'),
     )
+    .option(
+      '--reproducible',
+      'derive every random draw from --seed (initial weights, site keys and splits, batch order, DP noise, rounding; the watermark is off): to compare runtimes, never for privacy (a known seed makes the noise known)',
+    )
     .option('--json', 'print one JSON object at the end, nothing else on stdout')
     .addOption(
       new Option('--out <dir>', 'write model.safetensors, watermark-key.json, certificate.json, fingerprints/'),
@@ -196,6 +200,7 @@ export function register(program: Command): void {
           accountant,
           dropout,
           seed,
+          reproducible: opts.reproducible === true,
           secaggNeighbours,
           databaseUrl,
           agents: agents === 'virtual' ? 'virtual' : 'workers',

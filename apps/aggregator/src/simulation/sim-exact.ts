@@ -35,7 +35,7 @@ export function exactEvaluator(o: {
       count: shard.count,
       featureCount: shard.featureCount,
     };
-    const identity = { identitySeed: o.identitySeeds[i], federationId: o.federationId };
+    const identity = { identitySeed: o.identitySeeds[i] };
     return splitValidation(data, identity, e.validation).validation!;
   });
   const shape = { ...evaluationShapeOf(o.settings.model), lossClip: e.lossClip, scaleBits: e.scaleBits };

@@ -19,6 +19,12 @@ export interface SimulationOptions {
   /** rounds to release; undefined: the plan's default for the dataset and mode */
   rounds?: number;
   partition: string;
+  /**
+   * Every random draw from `seed`: initial weights, the sites' keys and validation splits, and each site's batch
+   * order, DP noise and rounding (client-agent context.ts reproducibleSeed); the owner watermark is off (its key is
+   * random). For comparing runtimes and experiments only: a known seed makes the DP noise known.
+   */
+  reproducible?: boolean;
   mode: DpMode;
   epsilon: number;
   delta: number;

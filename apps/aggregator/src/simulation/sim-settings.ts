@@ -2,6 +2,7 @@
  * From a simulation's options to what it runs: the federation's settings (the options over a `--spec` file, through
  * the same settingsFromSpec as the REST API) and each site's shard and the server's reference set, preprocessed.
  */
+import { createHash } from 'node:crypto';
 import {
   loadMnist,
   parsePartitionScheme,
@@ -88,7 +89,10 @@ export function simulationInputs(o: SimulationOptions): {
   const split = table ?? partitionMnist(o.sites, o.partition, o.seed);
   // issue 20: the words sized from the records the sites hold (a narrow SecAgg+ modulus), unless the spec sets them
   const sized = sizeWordsFromData(resolved, split.train.count / o.sites, extra as { encoding?: unknown });
-  const settings = o.settings ? o.settings(sized) : sized;
+  const seeded = o.reproducible
+    ? { ...sized, watermark: false, initSeed: simulationSeed(o.seed, 'init weights').toString('hex') }
+    : sized;
+  const settings = o.settings ? o.settings(seeded) : seeded;
   // the server applies the data-independent preprocessing to its held-out rows (the sites: siteShard)
   const test = preprocessDataset(settings.preprocess, split.test);
   return { settings, train: split.train, parts: split.parts, test };
@@ -100,4 +104,9 @@ export function simulationInputs(o: SimulationOptions): {
  */
 export function siteShard(settings: Pick<FederationSettings, 'preprocess'>, train: Dataset, rows: readonly number[]) {
   return preprocessDataset(settings.preprocess, subset(train, rows));
+}
+
+/** `--reproducible`: 32 bytes for one purpose of a simulation, from its --seed (SHA-256 of a labelled string). */
+export function simulationSeed(seed: number, purpose: string): Buffer {
+  return createHash('sha256').update(`concord/simulate/${seed}/${purpose}`).digest();
 }

@@ -21,6 +21,8 @@ export interface SimSiteOptions {
   signal?: AbortSignal;
   /** the site's Ed25519 seed (simulate makes them, to recompute the sites' validation splits; default: random) */
   identitySeed?: Uint8Array;
+  /** `simulate --reproducible` only: every random draw of the site's rounds derives from it (client-agent context.ts) */
+  reproducibleSeed?: Uint8Array;
 }
 
 export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; rounds: number }> {
@@ -56,6 +58,7 @@ export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; r
       },
       budget,
       onEvent: o.onEvent,
+      reproducibleSeed: o.reproducibleSeed,
       get dropoutProbability() {
         return typeof dropout === 'function' ? dropout() : dropout;
       },

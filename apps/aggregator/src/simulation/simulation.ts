@@ -23,7 +23,7 @@ import { FederationRunnerService } from '../services/federation-runner.service.j
 import { loopbackServerConfig } from './loopback-config.js';
 import { perSiteEpsilonOf } from './sim-epsilon.js';
 import type { SimulationOptions, SimulationResult } from './sim-options.js';
-import { simulationInputs, siteShard } from './sim-settings.js';
+import { simulationInputs, simulationSeed, siteShard } from './sim-settings.js';
 import { compareEvaluations } from './sim-compare.js';
 import { exactEvaluator } from './sim-exact.js';
 import { runSimSite } from './sim-site.js';
@@ -63,13 +63,24 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   // demo shows cap 3.0000 for epsilon 3, not 3.0003)
   const cap = { epsilon: o.mode === 'none' ? 1 : o.epsilon * (1 + 1e-9), delta: o.delta };
   // simulate makes the sites' identity seeds so it can redraw their validation splits for the exact check
-  const identitySeeds = parts.map(() => new Uint8Array(randomBytes(32)));
+  const identitySeeds = parts.map((_, i) =>
+    o.reproducible ? new Uint8Array(simulationSeed(o.seed, `identity ${i}`)) : new Uint8Array(randomBytes(32)),
+  );
+  const reproducibleSeeds = parts.map((_, i) =>
+    o.reproducible ? new Uint8Array(simulationSeed(o.seed, `site ${i}`)) : undefined,
+  );
   let pool: VirtualAgents | undefined;
   if ((o.agents ?? 'virtual') === 'virtual') {
     const tokens = await enrollment.issueTokens(federation.id, o.sites);
     pool = startVirtualAgents({
       server: server.url,
-      sites: parts.map((rows, i) => ({ name: `site-${i}`, token: tokens[i], rows, identitySeed: identitySeeds[i] })),
+      sites: parts.map((rows, i) => ({
+        name: `site-${i}`,
+        token: tokens[i],
+        rows,
+        identitySeed: identitySeeds[i],
+        reproducibleSeed: reproducibleSeeds[i],
+      })),
       train,
       preprocess: settings.preprocess,
       cap,
@@ -91,6 +102,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       dropout: o.dropout,
       data: { features: shard.features, labels: shard.labels, count: shard.count, featureCount: shard.featureCount },
       identitySeed: identitySeeds[i],
+      reproducibleSeed: reproducibleSeeds[i],
     };
     if (o.agents === 'inline') {
       siteRuns.push(

@@ -20,6 +20,8 @@ export interface VirtualSite {
   rows: readonly number[];
   /** the site's Ed25519 seed (simulate makes them to recompute the validation splits; default: random) */
   identitySeed?: Uint8Array;
+  /** `simulate --reproducible` only (sim-site.ts) */
+  reproducibleSeed?: Uint8Array;
 }
 
 /** What one pool thread receives (virtual-worker.ts). */
@@ -35,7 +37,7 @@ export interface VirtualWorkerData {
   /** the federation's data-independent preprocessing, which each site applies to its own rows */
   preprocess: PreprocessPlan;
   /** this thread's sites: site k holds rows rowIndex[offsets[k] .. offsets[k+1]) */
-  sites: { index: number; name: string; token: string; identitySeed?: Uint8Array }[];
+  sites: { index: number; name: string; token: string; identitySeed?: Uint8Array; reproducibleSeed?: Uint8Array }[];
   rowIndex: Int32Array;
   offsets: Int32Array;
   startConcurrency: number;
@@ -114,7 +116,13 @@ export function startVirtualAgents(o: VirtualAgentsOptions): VirtualAgents {
       labels,
       featureCount: o.train.featureCount,
       preprocess: o.preprocess,
-      sites: mine.map(({ index, name, token, identitySeed }) => ({ index, name, token, identitySeed })),
+      sites: mine.map(({ index, name, token, identitySeed, reproducibleSeed }) => ({
+        index,
+        name,
+        token,
+        identitySeed,
+        reproducibleSeed,
+      })),
       rowIndex,
       offsets,
       startConcurrency: START_CONCURRENCY,

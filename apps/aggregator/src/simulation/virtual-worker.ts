@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const runs: Promise<void>[] = [];
   for (let k = 0; k < input.sites.length && !stop.signal.aborted; k++) {
     await acquire();
-    const { index, name, token, identitySeed } = input.sites[k];
+    const { index, name, token, identitySeed, reproducibleSeed } = input.sites[k];
     let started = false;
     const settleStart = () => {
       if (started) return;
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
         dropout: input.dropout,
         data: shardOf(k),
         identitySeed,
+        reproducibleSeed,
         onEvent,
         signal: stop.signal,
       })

@@ -18,7 +18,7 @@ const rowsOf = (d: ReturnType<typeof data>) =>
     (_, i) => `${d.features.subarray(i * d.featureCount, (i + 1) * d.featureCount)}|${d.labels[i]}`,
   );
 
-const identity = { identitySeed: new Uint8Array(randomBytes(32)), federationId: 'f' };
+const identity = { identitySeed: new Uint8Array(randomBytes(32)) };
 const split = { fraction: 0.2, seed: 1 };
 
 describe('validation split', () => {
@@ -53,14 +53,13 @@ describe('validation split', () => {
     );
   });
 
-  it('is fixed by the site secret, the federation and the seed, and private to the site', () => {
+  it('is fixed by the site secret (one per enrollment) and the seed, and private to the site', () => {
     const all = data(500);
     const a = rowsOf(splitValidation(all, identity, split).validation!);
     expect(rowsOf(splitValidation(all, identity, split).validation!)).toEqual(a);
-    const other = { identitySeed: new Uint8Array(randomBytes(32)), federationId: 'f' };
+    const other = { identitySeed: new Uint8Array(randomBytes(32)) };
     expect(rowsOf(splitValidation(all, other, split).validation!)).not.toEqual(a);
     expect(rowsOf(splitValidation(all, identity, { ...split, seed: 2 }).validation!)).not.toEqual(a);
-    expect(rowsOf(splitValidation(all, { ...identity, federationId: 'g' }, split).validation!)).not.toEqual(a);
   });
 
   it('without a pinned split every record trains; a bad fraction is refused', () => {

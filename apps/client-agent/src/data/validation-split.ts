@@ -4,8 +4,9 @@
  * (features and label). The coin is therefore
  * - per record: adding or removing one record never moves another between the two sides (what the max rule of
  *   libs/dp accountant.ts needs: a record is seen by training or by evaluation, never both);
- * - fixed for the federation's life: the key depends only on the identity seed, the federation and the pinned split
- *   seed, and the fraction is pinned at enrollment (an evaluation plan with another split is refused);
+ * - fixed for the federation's life: the key depends only on the identity seed (made fresh at each enrollment, so one
+ *   per site and federation) and the pinned split seed, and the fraction is pinned at enrollment (an evaluation plan
+ *   with another split is refused);
  * - private: the aggregator, which never sees the identity seed, cannot tell which records are held out.
  * A record that appears twice lands twice on the same side (the coin is a function of its bytes).
  */
@@ -24,14 +25,12 @@ const DOMAIN = 'concord/validation-split/v1';
 /** The training and validation parts of `data` under `split` (absent: every record trains). Pure; never mutates. */
 export function splitValidation(
   data: TrainingData,
-  identity: { identitySeed: Uint8Array; federationId: string },
+  identity: { identitySeed: Uint8Array },
   split: ValidationSplit | undefined,
 ): SplitData {
   if (!split) return { training: data, validation: null };
   if (!(split.fraction > 0 && split.fraction <= 0.5)) throw new RangeError('split.fraction: expected (0, 0.5]');
-  const key = createHmac('sha256', identity.identitySeed)
-    .update(`${DOMAIN}\0${identity.federationId}\0${split.seed}`)
-    .digest();
+  const key = createHmac('sha256', identity.identitySeed).update(`${DOMAIN}\0${split.seed}`).digest();
   const { count, featureCount } = data;
   const labelsPerRow = count === 0 ? 1 : data.labels.length / count;
   if (!Number.isInteger(labelsPerRow)) throw new RangeError('data: labels do not divide into rows');

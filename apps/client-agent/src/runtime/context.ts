@@ -61,6 +61,12 @@ export interface AgentContext {
    */
   dropoutProbability?: number;
   /**
+   * Simulations only (`concord simulate --reproducible`, benchmarks): 32 bytes from which every random draw of a
+   * round on this site is derived (batch order, DP noise, rounding), so two runtimes can be compared on the same
+   * draws. NEVER set by `concord-agent run`: a known seed makes the DP noise known, which voids the privacy guarantee.
+   */
+  reproducibleSeed?: Uint8Array;
+  /**
    * R: rounds in a row aborted after this site revealed its graph-seed value before the agent stops with
    * E_TOO_MANY_ABORTS (default 3). A local setting, never read from a plan: it bounds an aborting aggregator to
    * at most R draws of the SecAgg+ graph per release (docs/threat-model.md, "The graph seed").

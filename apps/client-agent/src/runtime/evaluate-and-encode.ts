@@ -9,6 +9,7 @@ import { evaluationLayout, type TrainingPlan } from '@concord/protocol';
 import { encodeSiteSum } from '@concord/secagg';
 import type { TrainingData } from './context.js';
 import type { EvaluationExecution } from './evaluation-decision.js';
+import { derivedSeed } from './train-and-encode.js';
 
 export async function evaluateAndEncode(
   plan: Pick<TrainingPlan, 'model'>,
@@ -16,6 +17,8 @@ export async function evaluateAndEncode(
   weights: Float32Array,
   validation: TrainingData,
   threads = 1,
+  /** simulations only (context.ts reproducibleSeed) */
+  seed?: Uint8Array,
 ): Promise<{ encoded: Uint32Array }> {
   const spec = plan.model.spec as ModelSpec;
   const vector = await countVector(spec, x, weights, validation, threads);
@@ -23,6 +26,7 @@ export async function evaluateAndEncode(
     clip: x.clamp,
     scaleBits: x.scaleBits,
     localNoiseVariance: x.localNoiseVariance,
+    seed: seed && derivedSeed(seed, 'encode'),
   });
   vector.fill(0);
   return { encoded };

@@ -13,7 +13,7 @@ import type { PlanDecision } from './plan-decision.js';
 import { splitValidation } from '../data/validation-split.js';
 import type { TrainingData } from './context.js';
 import { evaluateAndEncode } from './evaluate-and-encode.js';
-import { trainAndEncode } from './train-and-encode.js';
+import { derivedSeed, trainAndEncode } from './train-and-encode.js';
 
 const EMPTY_DATA: TrainingData = {
   features: new Float32Array(0),
@@ -50,10 +50,11 @@ export class RoundSession {
     // the pinned split: training never sees a validation record, evaluation sees only them (data/validation-split.ts)
     const split = splitValidation(context.data, context.identity, context.identity.terms.validation);
     const x = decision.execution;
+    const seed = context.reproducibleSeed && derivedSeed(context.reproducibleSeed, `round ${plan.roundNumber}`);
     this.training = (
       x.mode === 'evaluation'
-        ? evaluateAndEncode(plan, x, weights, split.validation ?? EMPTY_DATA, context.threads)
-        : trainAndEncode(plan, x, weights, split.training, context.threads, context.device)
+        ? evaluateAndEncode(plan, x, weights, split.validation ?? EMPTY_DATA, context.threads, seed)
+        : trainAndEncode(plan, x, weights, split.training, context.threads, context.device, seed)
     ).then((r) => {
       context.onEvent?.({
         type: 'trained',

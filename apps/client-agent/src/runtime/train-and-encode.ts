@@ -1,6 +1,7 @@
 import { quantize, trainLocal, type ModelSpec } from '@concord/native';
 import { encodeSiteSum } from '@concord/secagg';
 import type { TrainingPlan } from '@concord/protocol';
+import { createHmac } from 'node:crypto';
 import type { TrainingData } from './context.js';
 import type { TrainingExecution } from './plan-decision.js';
 
@@ -26,6 +27,8 @@ export async function trainAndEncode(
   data: TrainingData,
   threads = 1,
   device: 'cpu' | 'cuda' | 'auto' = 'cpu',
+  /** simulations only (context.ts reproducibleSeed): this round's seed; absent, the native CSPRNG seeds itself */
+  seed?: Uint8Array,
 ): Promise<{ encoded: Uint32Array; stats: { loss: number; meanBatchSize: number; fractionClipped: number } }> {
   const spec = plan.model.spec as ModelSpec;
   // the class weight scales a positive example's gradient before clipping (1 is passed as absent)
@@ -38,6 +41,7 @@ export async function trainAndEncode(
     threads,
     device: classWeight === undefined ? device : ('cpu' as const), // the kernel weights on the CPU only
     classWeight,
+    seed: seed && derivedSeed(seed, 'train'),
   };
   const x = execution;
   if (x.mode === 'distributed') {
@@ -59,6 +63,7 @@ export async function trainAndEncode(
       clip: x.clamp,
       scaleBits: x.scaleBits,
       localNoiseVariance: x.localNoiseVariance,
+      seed: seed && derivedSeed(seed, 'encode'),
     });
     return { encoded, stats };
   }
@@ -73,6 +78,15 @@ export async function trainAndEncode(
         ? { mode: 'dp', sampleRate: x.sampleRate, noiseMultiplier: x.noiseMultiplier, clipNorm: x.clipNorm }
         : { mode: 'none', batchSize: Math.min(x.batchSize, data.count) },
   });
-  const encoded = await quantize(delta, { clip: x.encoding.clip, scaleBits: x.encoding.scaleBits });
+  const encoded = await quantize(delta, {
+    clip: x.encoding.clip,
+    scaleBits: x.encoding.scaleBits,
+    seed: seed && derivedSeed(seed, 'encode'),
+  });
   return { encoded, stats };
+}
+
+/** A seed for one purpose of a round, from the round's simulation seed (HMAC-SHA256, RFC 2104). */
+export function derivedSeed(seed: Uint8Array, purpose: string): Uint8Array {
+  return new Uint8Array(createHmac('sha256', seed).update(purpose).digest());
 }
