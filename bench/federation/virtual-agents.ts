@@ -9,7 +9,11 @@
  *    "round 1 released" line, and the process's peak RSS (VmHWM of /proc/<pid>/status, polled every 200 ms; the
  *    agents' worker threads are in that one process, so it is the sum over all processes of the run).
  *
- *   npm run bench:virtual [-- --modes none,local] [--rounds 5] [--seed 0] [--skip-faithfulness] [--skip-scale]
+ *   npm run bench:virtual [-- --modes none,local] [--rounds 5] [--seed 0] [--reproducible] [--skip-faithfulness]
+ *                         [--skip-scale]
+ *
+ * --reproducible: the faithfulness runs derive every random draw from --seed (simulate --reproducible), so the
+ * thread-per-site and virtual runtimes train on the same draws and any gap is the runtime's own.
  *
  * Uses the built JavaScript: run `npm run build:ts` after changing sources. Timings depend on the machine's load.
  */
@@ -77,11 +81,23 @@ function roundAccuracies(stdout: string): number[] {
 }
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+const reproducible = process.argv.includes('--reproducible');
 console.log(`machine: ${machine}`);
 
 if (!process.argv.includes('--skip-faithfulness')) {
   for (const mode of modes) {
-    const common = ['--sites', '100', '--rounds', rounds, '--seed', seed, '--dp', mode];
+    // --reproducible: every draw from the seed (simulate's --reproducible), so the runtimes see the same randomness
+    const common = [
+      '--sites',
+      '100',
+      '--rounds',
+      rounds,
+      '--seed',
+      seed,
+      '--dp',
+      mode,
+      ...(reproducible ? ['--reproducible'] : []),
+    ];
     const threads = await simulate([...common, '--agents', 'thread-per-site']);
     const virtual = await simulate([...common, '--agents', 'virtual']);
     // the same runtime twice: training draws fresh randomness every run (batch order, DP noise, rounding), so this
