@@ -9,9 +9,12 @@
  * - sized: the encoding sized from the data and noise (libs/fedopt word-sizing.ts) in the modulus the plan derives
  *   (libs/protocol events/modulus.ts), with the masked-input payload ceil(b d / 8) bytes over 4 d.
  *
- *   npm run bench:bits [-- --seeds 0,1,2] [--modes local,distributed] [--scale-bits 14] [--rounds N] [--json]
+ *   npm run bench:bits [-- --seeds 0,1,2] [--modes local,distributed] [--scale-bits 14] [--count-weight 0.25]
+ *                      [--rounds N] [--json]
  *
  * --scale-bits sets the distributed grid (the default is FEDERATION_DEFAULTS' 14); the noise is recalibrated for it.
+ * --count-weight sets the distributed count coordinate's weight (default 0.25): the count coordinate's range sets the
+ * modulus, so a smaller weight narrows it (the gradient keeps sqrt(C^2 - w^2) of the clip).
  */
 import { distributedClampFromData, localEncodingFromNoise, resolveTrainingPlan } from '@concord/fedopt';
 import { modulusBitsFor, packedByteLength, parseFederationSpec } from '@concord/protocol';
@@ -24,6 +27,7 @@ function flag(name: string, fallback: string): string {
 const seeds = flag('seeds', '0,1,2').split(',').map(Number);
 const modes = flag('modes', 'local,distributed').split(',') as ('local' | 'distributed')[];
 const scaleBits = flag('scale-bits', '');
+const countWeight = flag('count-weight', '');
 const rounds = flag('rounds', '');
 const json = process.argv.includes('--json');
 const SITES = 10;
@@ -49,6 +53,7 @@ for (const mode of modes) {
       epsilon: 3,
       delta: 1e-5,
       ...(mode === 'distributed' && scaleBits ? { scaleBits: Number(scaleBits) } : {}),
+      ...(mode === 'distributed' && countWeight ? { countWeight: Number(countWeight) } : {}),
     },
     ...(rounds ? { rounds: Number(rounds) } : {}),
   });
