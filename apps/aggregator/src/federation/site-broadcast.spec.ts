@@ -4,6 +4,7 @@ import { Server, type Socket } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { groupSameMessages, requestSites } from './site-broadcast.js';
+import { requestSite } from './site-request.js';
 
 describe('requestSites over real socket.io', () => {
   const http = createServer();
@@ -74,4 +75,33 @@ describe('groupSameMessages', () => {
     const groups = groupSameMessages(messages).map((g) => g.siteIds);
     expect(groups).toEqual([['a', 'c'], ['b'], ['d']]);
   });
+});
+
+describe('a site that disconnects while its answer is pending (found by npm run chaos)', () => {
+  it('answers E_DISCONNECTED at once, through requestSite and requestSites, instead of holding the round', async () => {
+    const http = createServer();
+    const server = new Server(http);
+    const bySite = new Map<string, Socket>();
+    server.on('connection', (socket) => bySite.set(String(socket.handshake.auth.site), socket));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const port = (http.address() as AddressInfo).port;
+    const clients = ['one', 'many'].map((site) => {
+      const client = connect(`http://127.0.0.1:${port}`, { auth: { site }, transports: ['websocket'] });
+      client.on('ask', () => client.disconnect()); // dies instead of answering
+      return client;
+    });
+    try {
+      await vi.waitFor(() => expect(bySite.size).toBe(2), { timeout: 5000 });
+      const connections = { socketOf: (siteId: string) => bySite.get(siteId) as never };
+      // a 10-minute ack timeout: only the disconnect can settle these within the test's timeout
+      const single = requestSite(connections, 'one', 'ask', 'x', 600_000);
+      const shared = requestSites(connections, ['many'], 'ask', 'x', 600_000).get('many')!;
+      expect(await single).toMatchObject({ ok: false, code: 'E_DISCONNECTED' });
+      expect(await shared).toMatchObject({ ok: false, code: 'E_DISCONNECTED' });
+      expect(bySite.get('many')!.acks.size).toBe(0);
+    } finally {
+      for (const c of clients) c.disconnect();
+      await server.close();
+    }
+  }, 20_000);
 });

@@ -1,5 +1,5 @@
 import type { AgentConnectionsRepository } from '../repositories/agent-connections.repository.js';
-import { requestSite } from './site-request.js';
+import { requestSite, untilDisconnected } from './site-request.js';
 
 /**
  * The socket.io internals one encoding per message needs: the namespace's ack counter and adapter encoder, each
@@ -61,6 +61,7 @@ export function requestSites(
       replies.set(siteId, Promise.resolve({ ok: false, code: 'E_DISCONNECTED', reason: 'site is not connected' }));
       return;
     }
+    const closed = untilDisconnected(socket); // a pending ack is dropped on disconnect: answer E_DISCONNECTED
     const reply = new Promise<unknown>((resolve) => {
       const timer = setTimeout(() => {
         socket.acks.delete(packet.id);
@@ -70,7 +71,12 @@ export function requestSites(
         clearTimeout(timer);
         resolve(answer);
       });
-    });
+      void closed.promise.then((answer) => {
+        clearTimeout(timer);
+        socket.acks.delete(packet.id);
+        resolve(answer);
+      });
+    }).finally(() => closed.cancel());
     socket.notifyOutgoingListeners?.(packet);
     socket.client.writeToEngine(encoded, opts);
     replies.set(siteId, reply);
