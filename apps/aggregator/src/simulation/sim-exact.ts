@@ -20,7 +20,6 @@ export interface ExactEvaluator {
 
 export function exactEvaluator(o: {
   settings: FederationSettings;
-  federationId: string;
   train: Dataset;
   parts: readonly (readonly number[])[];
   identitySeeds: readonly Uint8Array[];

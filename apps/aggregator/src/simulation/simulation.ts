@@ -158,7 +158,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       : undefined;
     const evaluations = await compareEvaluations(
       reports,
-      exactEvaluator({ settings, federationId: federation.id, train, parts, identitySeeds }),
+      exactEvaluator({ settings, train, parts, identitySeeds }),
       (version) => server.app.get(ModelVersionRepository).model(federation.id, version),
       summary.weights.length,
     );

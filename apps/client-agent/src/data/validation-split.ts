@@ -22,6 +22,15 @@ export interface SplitData {
 
 const DOMAIN = 'concord/validation-split/v1';
 
+/**
+ * The last split of each data object (a site's data is one object for the agent's life): the split is recomputed
+ * only when the data, the identity seed or the pinned split differ, not every round (one HMAC per record).
+ */
+const splits = new WeakMap<
+  TrainingData,
+  { identitySeed: Uint8Array; fraction: number; seed: number; out: SplitData }
+>();
+
 /** The training and validation parts of `data` under `split` (absent: every record trains). Pure; never mutates. */
 export function splitValidation(
   data: TrainingData,
@@ -30,6 +39,15 @@ export function splitValidation(
 ): SplitData {
   if (!split) return { training: data, validation: null };
   if (!(split.fraction > 0 && split.fraction <= 0.5)) throw new RangeError('split.fraction: expected (0, 0.5]');
+  const cached = splits.get(data);
+  if (
+    cached &&
+    cached.identitySeed === identity.identitySeed &&
+    cached.fraction === split.fraction &&
+    cached.seed === split.seed
+  ) {
+    return cached.out;
+  }
   const key = createHmac('sha256', identity.identitySeed).update(`${DOMAIN}\0${split.seed}`).digest();
   const { count, featureCount } = data;
   const labelsPerRow = count === 0 ? 1 : data.labels.length / count;
@@ -43,10 +61,9 @@ export function splitValidation(
     // 48 bits of the MAC as a uniform number in [0, 1)
     (mac.digest().readUIntBE(0, 6) / 2 ** 48 < split.fraction ? held : kept).push(i);
   }
-  return {
-    training: rowsOf(data, kept, labelsPerRow),
-    validation: rowsOf(data, held, labelsPerRow),
-  };
+  const out = { training: rowsOf(data, kept, labelsPerRow), validation: rowsOf(data, held, labelsPerRow) };
+  splits.set(data, { identitySeed: identity.identitySeed, fraction: split.fraction, seed: split.seed, out });
+  return out;
 }
 
 function bytesOf(values: Float32Array, offset: number, length: number): Uint8Array {
