@@ -60,9 +60,11 @@ export function register(program: Command): void {
         },
         onRound: (r) =>
           process.stdout.write(
-            r.state === 'released'
-              ? `round ${r.roundNumber} released: accuracy ${r.accuracy?.toFixed(4) ?? '?'} (${r.survivors}/${r.cohort} sites)\n`
-              : `round ${r.roundNumber} failed: ${r.reason ?? ''}\n`,
+            r.state === 'released' && r.evaluation
+              ? `round ${r.roundNumber} evaluated model version ${r.modelVersion} privately: accuracy ${r.evaluation.accuracy?.toFixed(4) ?? '?'} ± ${r.evaluation.std.accuracy?.toFixed(4) ?? '?'} (noise std, ${r.survivors}/${r.cohort} sites)\n`
+              : r.state === 'released'
+                ? `round ${r.roundNumber} released: accuracy ${r.accuracy?.toFixed(4) ?? '?'} (${r.survivors}/${r.cohort} sites)\n`
+                : `round ${r.roundNumber} failed: ${r.reason ?? ''}\n`,
           ),
       });
       process.stdout.write(
