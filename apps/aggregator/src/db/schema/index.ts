@@ -8,3 +8,4 @@ export * from './metrics.js';
 export * from './privacy-ledger.js';
 export * from './audit-log.js';
 export * from './api-keys.js';
+export * from './site-key-findings.js';
