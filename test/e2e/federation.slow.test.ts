@@ -26,6 +26,10 @@ describe.each(targets)('3-site federation on $name', ({ url, skip }) => {
         accountant: 'rdp',
         dropout: 0,
         seed: 1,
+        // Every draw (initial weights, batch order, DP noise, rounding) from the seed: with fresh draws this 3-round,
+        // epsilon-3 local-DP run ends anywhere from 0.25 to 0.52 (22 runs), so a fixed threshold would be flaky.
+        // The unseeded path (crypto RNG, owner watermark) runs in the evaluation, tutorial and demo tests.
+        reproducible: true,
         databaseUrl: url,
         agents: 'inline',
       });
