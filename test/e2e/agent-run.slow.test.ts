@@ -1,7 +1,8 @@
 /**
  * Two real `concord-agent run` processes (MNIST shards, local DP-SGD) federate through a real aggregator over
  * loopback socket.io with SecAgg+: each exits 0 after the last round, its own ledger file holds exactly its
- * charges, and the aggregator's ledger holds one verified entry per site and round.
+ * charges, and the aggregator's ledger holds one verified entry per site and round. The spec states the records per
+ * site, so the plans carry words sized from the data (issue 20).
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
@@ -33,6 +34,9 @@ it('trains a federation of real agent processes to the end, charging every round
       dataset: { kind: 'mnist' },
       rounds: ROUNDS,
       privacy: { mode: 'local', epsilon: 3, delta: 1e-5 },
+      // issue 20: the operator states the records per site, so serve sizes the words (a narrow SecAgg+ modulus) and
+      // the agents re-derive and accept it; each shard holds 4,000 digits, 80 % of them for training
+      encoding: { recordsPerSite: 3_200 },
     },
     SITES,
   );

@@ -293,9 +293,18 @@ export const FederationSpecSchema = z
       })
       .strict()
       .default({}),
-    /** fixed-point encoding of a site's update in local / none modes: clip each value to [-clip, clip], 2^scaleBits */
+    /**
+     * Fixed-point encoding of a site's update in local / none modes: clip each value to [-clip, clip], 2^scaleBits.
+     * `recordsPerSite` (the records a site is expected to hold) sizes the words from the data and the noise instead
+     * (issue 20, docs/federation-spec.md "Modulus"): a narrow SecAgg+ modulus in local and distributed modes. It is
+     * public and costs no privacy; a wrong value costs accuracy or bytes only.
+     */
     encoding: z
-      .object({ clip: positive.optional(), scaleBits: z.number().int().min(0).max(24).optional() })
+      .object({
+        clip: positive.optional(),
+        scaleBits: z.number().int().min(0).max(24).optional(),
+        recordsPerSite: z.number().int().min(1).max(1_000_000_000).optional(),
+      })
       .strict()
       .default({}),
   })

@@ -2,6 +2,7 @@ import { resolveTrainingPlan, type ResolvedTrainingPlan } from '@concord/fedopt'
 import { FederationSpecError, parseFederationSpec } from '@concord/protocol';
 import { DEFAULT_BIT_COUNT, MAX_BITS_PER_DIMENSION } from '@concord/watermark';
 import { evaluationSettingsOf } from './evaluation-settings.js';
+import { sizeWordsFromData } from './sized-words.js';
 import { FederationSettingsSchema, type FederationSettings } from './settings.js';
 
 export interface EngineTimeouts {
@@ -24,7 +25,10 @@ export function settingsFromSpec(
   const resolved = resolveTrainingPlan(spec, o.cohortSize ? { cohortSize: o.cohortSize } : {});
   assertWatermarkFits(spec.watermark.enabled, resolved.model.inputSize);
   assertCohortCanStart(resolved);
-  const settings = { ...settingsFromResolved(resolved, o.timeouts ?? DEFAULT_TIMEOUTS), dataset: spec.dataset };
+  const stored = { ...settingsFromResolved(resolved, o.timeouts ?? DEFAULT_TIMEOUTS), dataset: spec.dataset };
+  // issue 20: an operator who states the records per site gets words sized from the data, as simulate does
+  const recordsPerSite = spec.encoding.recordsPerSite;
+  const settings = recordsPerSite === undefined ? stored : sizeWordsFromData(stored, recordsPerSite, spec);
   return { settings: { ...settings, evaluation: evaluationSettingsOf(settings, spec.evaluation) }, resolved };
 }
 

@@ -15,7 +15,7 @@ import { settingsFromSpec } from '../federation/settings-from-spec.js';
 import type { FederationSettings } from '../federation/settings.js';
 import type { SimulationOptions } from './sim-options.js';
 import { splitTable } from './sim-table.js';
-import { sizeWordsFromData } from './sim-words.js';
+import { sizeWordsFromData } from '../federation/sized-words.js';
 
 /** MNIST's training digits split over `sites` by `partition` (iid, dirichlet:alpha, ...); its test digits kept whole. */
 export function splitMnist(sites: number, partition: string, seed: number): { shards: Dataset[]; test: Dataset } {
@@ -88,7 +88,12 @@ export function simulationInputs(o: SimulationOptions): {
   );
   const split = table ?? partitionMnist(o.sites, o.partition, o.seed);
   // issue 20: the words sized from the records the sites hold (a narrow SecAgg+ modulus), unless the spec sets them
-  const sized = sizeWordsFromData(resolved, split.train.count / o.sites, extra as { encoding?: unknown });
+  // (an `encoding.recordsPerSite` in the spec was already applied by settingsFromSpec, as `concord serve` does)
+  const specEncoding = (extra as { encoding?: { recordsPerSite?: number } }).encoding;
+  const sized =
+    specEncoding?.recordsPerSite === undefined
+      ? sizeWordsFromData(resolved, split.train.count / o.sites, extra as { encoding?: { clip?: unknown } })
+      : resolved;
   const seeded = o.reproducible
     ? { ...sized, watermark: false, initSeed: simulationSeed(o.seed, 'init weights').toString('hex') }
     : sized;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FederationSettingsSchema } from '../federation/settings.js';
-import { sizeWordsFromData } from './sim-words.js';
+import { FederationSettingsSchema } from './settings.js';
+import { sizeWordsFromData } from './sized-words.js';
 
 const base = {
   model: { inputSize: 4, layers: [{ units: 2, activation: 'none' }], loss: 'softmax-cross-entropy' },
