@@ -3,6 +3,7 @@
  * order, as one `append` per charge, with nothing written when any charge is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signReceipt, verifyReceiptWithProof } from '@concord/protocol';
 import { GENESIS_HASH } from '../../apps/aggregator/src/ledger/chain.js';
 import { LedgerRepository } from '../../apps/aggregator/src/repositories/ledger.repository.js';
 import { databaseTargets, type TestDatabase } from '../support/databases.js';
@@ -72,6 +73,26 @@ for (const target of databaseTargets()) {
         RangeError,
       );
       expect(await ledger.appendMany(database.db, [])).toEqual([]);
+      expect((await ledger.verifyLedger(fixture.federationId)).ok).toBe(true);
+    });
+
+    it('a proof of an earlier verification replaces only that verification: same key, signature and bytes', async () => {
+      const fixture = await createFixture(database.db, 2, 1, 'proof');
+      const [r1] = fixture.roundIds;
+      const [a, b] = fixture.sites;
+      // b signs a's receipt: a valid signature under b's key, so a proof exists, but the ledger reads a's key
+      const charge = nextCharge(fixture, a, r1, false);
+      const signature = signReceipt(charge.receipt, b.seed);
+      const proof = verifyReceiptWithProof(charge.receipt, signature, b.publicKey);
+      expect(proof).toBeDefined();
+      await expect(ledger.appendMany(database.db, [{ ...charge, signature, proof }])).rejects.toMatchObject({
+        code: 'E_LEDGER_SIGNATURE',
+      });
+      // a's own signature with its proof: charged
+      const own = nextCharge(fixture, a, r1, false);
+      const ownProof = verifyReceiptWithProof(own.receipt, own.signature, a.publicKey);
+      const [row] = await ledger.appendMany(database.db, [{ ...own, proof: ownProof }]);
+      expect(row.siteId).toBe(a.id);
       expect((await ledger.verifyLedger(fixture.federationId)).ok).toBe(true);
     });
   });

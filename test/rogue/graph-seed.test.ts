@@ -10,7 +10,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collusionSafeShape, type AdvertiseKeys, type SeedCommitments, type SeedReveals } from '@concord/protocol';
+import {
+  collusionSafeShape,
+  type AdvertiseKeys,
+  type KeyRoster,
+  type SeedCommitments,
+  type SeedReveals,
+} from '@concord/protocol';
 import { DISTRIBUTED_TERMS, RogueAggregator, type RogueSite } from './harness.js';
 
 const N = 16;
@@ -105,12 +111,15 @@ describe('rogue aggregator: the SecAgg+ graph seed (cohort of 16)', () => {
       }
       if (stage === 'seed-reveals' && left.has(id)) return withhold(hidden)(stage, id, m);
       if (stage === 'key-roster') {
-        // forward every advertisement, from both halves, so the two graphs would have to interoperate
+        // forward every neighbour's advertisement, from both halves (the left half's, refused by the server, are
+        // listed absent), so the two graphs would have to interoperate
         const all = rogue!.sites
           .map((s) => replyTo(s, 'secagg:advertise') as AdvertiseKeys)
           .filter((a) => a?.stage === 'advertise-keys');
         expect(all).toHaveLength(N); // both halves finished the flip, each with its own seed
-        return { ...(m as object), advertisements: all };
+        const roster = m as KeyRoster;
+        const neighbourhood = new Set([...roster.advertisements.map((a) => a.clientId), ...roster.absent]);
+        return { ...roster, advertisements: all.filter((a) => neighbourhood.has(a.clientId)), absent: [] };
       }
       return m;
     });

@@ -20,7 +20,7 @@ import {
   type PrivacyTerms,
   type TrainingPlan,
 } from '@concord/protocol';
-import { SecAggServer, SeedFlipServer } from '@concord/secagg';
+import { SecAggServer, SeedFlipServer, type SecAggConfig } from '@concord/secagg';
 import { AgentRuntime, type AgentEvent, type RuntimeHandlers } from '../../apps/client-agent/src/index.js';
 import { FileBudgetGuard, LEDGER_FILE } from '../../apps/client-agent/src/services/budget/file-budget-guard.js';
 
@@ -242,13 +242,14 @@ export class RogueAggregator {
   /**
    * Runs a whole honest SecAgg+ round on `plan` with `sites` (each must accept the plan first): the graph seed by
    * commit-and-reveal (stages S1-S2), then stages 0-4. `tamper` may replace the message a stage sends to a site
-   * (stages 'seed-commitments' and 'seed-reveals' included). Returns the server's outcome (`code` when it aborted)
+   * (stages 'seed-commitments' and 'seed-reveals' included; from the key roster on it also gets the round's SecAgg+
+   * config, graph seed included, to sign what a colluding site would). Returns the server's outcome (`code` when it aborted)
    * and every site's refusal code.
    */
   async runRound(
     plan: TrainingPlan,
     sites: RogueSite[] = this.sites,
-    tamper?: (stage: string, siteId: string, message: unknown) => unknown,
+    tamper?: (stage: string, siteId: string, message: unknown, round?: { config: SecAggConfig }) => unknown,
   ): Promise<{
     status: string;
     code?: string;
@@ -312,7 +313,7 @@ export class RogueAggregator {
         [...out.messages].map(async ([siteId, message]) => {
           const site = byId.get(siteId);
           if (!site || message.stage === 'abort') return;
-          const sent = tamper ? tamper(message.stage, siteId, message) : message;
+          const sent = tamper ? tamper(message.stage, siteId, message, { config: server.plan.config }) : message;
           admit(siteId, await this.ask(site, events[message.stage as keyof typeof events], sent));
         }),
       );

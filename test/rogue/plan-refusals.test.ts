@@ -144,6 +144,20 @@ describe('rogue aggregator, distributed federation (pinned c = 1)', () => {
     await expectRefused(rogue, target, sameKey, 'E_ROSTER_DUPLICATE');
   });
 
+  it('issue 16: a peer key of small order or in a second base64 spelling is refused (E_KEY_*)', async () => {
+    // the identity point: with it the trivial signature verifies every transcript for that peer
+    const identityPoint = Buffer.from('01' + '00'.repeat(31), 'hex').toString('base64');
+    const small = clone(rogue.validPlan());
+    small.roster[1] = { ...small.roster[1], identityPublicKey: identityPoint };
+    await expectRefused(rogue, target, small, 'E_KEY_SMALL_ORDER');
+    const unpadded = clone(rogue.validPlan());
+    unpadded.roster[1] = {
+      ...unpadded.roster[1],
+      identityPublicKey: unpadded.roster[1].identityPublicKey.replace(/=+$/, ''),
+    };
+    await expectRefused(rogue, target, unpadded, 'E_KEY_ENCODING');
+  });
+
   it('replayed, reordered and duplicated rounds are refused', async () => {
     const plan = rogue.validPlan();
     expect(await rogue.ask(target, 'round:plan', rogue.sign(plan))).toEqual({ ok: true });

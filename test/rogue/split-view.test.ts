@@ -130,19 +130,20 @@ async function splitView(colluders: number, inA: number): Promise<Outcome> {
   const selfMask: Uint8Array[] = colluderShares.map((h) => h.selfMaskShare.slice());
   const secretKey: Uint8Array[] = colluderShares.map((h) => h.secretKeyShare.slice());
   const refusals: string[] = [];
-  const unmask = (id: string, survivors: string[], dropped: string[], sigs: typeof sigA): UnmaskShares | undefined => {
+  // each holder checks the signatures against the survivor list it signed (A or B), not one the request carries
+  const unmask = (id: string, dropped: string[], sigs: typeof sigA): UnmaskShares | undefined => {
     try {
-      return byId.get(id)!.unmaskShares({ ...header, stage: 'unmask-request', survivors, dropped, signatures: sigs });
+      return byId.get(id)!.unmaskShares({ ...header, stage: 'unmask-request', dropped, signatures: sigs });
     } catch (error) {
       refusals.push((error as { code: string }).code);
       return undefined;
     }
   };
   for (const id of groupA) {
-    for (const s of unmask(id, listA, [], sigA)?.shares ?? []) if (s.owner === target) selfMask.push(s.share);
+    for (const s of unmask(id, [], sigA)?.shares ?? []) if (s.owner === target) selfMask.push(s.share);
   }
   for (const id of groupB) {
-    for (const s of unmask(id, listB, [target], sigB)?.shares ?? []) if (s.owner === target) secretKey.push(s.share);
+    for (const s of unmask(id, [target], sigB)?.shares ?? []) if (s.owner === target) secretKey.push(s.share);
   }
 
   let recovered = false;

@@ -168,6 +168,20 @@ export function parseX25519PublicKey(value: unknown, name = 'x25519PublicKey'): 
   return checked('x25519', value, name, x25519Problem);
 }
 
+/**
+ * The same checks on a key that travels as raw bytes (an X25519 key in a SecAgg+ advertisement): the bytes are the
+ * one encoding there is, so only the point checks apply. Returns `bytes`.
+ * @throws PublicKeyError E_KEY_ENCODING (not 32 bytes), E_KEY_NONCANONICAL or E_KEY_LOW_ORDER, naming `name`.
+ */
+export function checkX25519PublicKeyBytes(bytes: unknown, name = 'x25519PublicKey'): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 32) {
+    throw new PublicKeyError('E_KEY_ENCODING', `${name}: expected 32 bytes`);
+  }
+  const problem = x25519Problem(bytes, name);
+  if (problem) throw problem;
+  return bytes;
+}
+
 /** The PublicKeyError code for an Ed25519 key that would be refused, or undefined when it is fine. */
 export function ed25519KeyProblem(value: unknown): PublicKeyError['code'] | undefined {
   return problemOf(() => parseEd25519PublicKey(value));

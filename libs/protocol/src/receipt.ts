@@ -193,11 +193,51 @@ export function signReceipt(receipt: PrivacyReceipt, privateKeySeed: Uint8Array)
  * signature encodings and refused keys (TypeError / RangeError, a PublicKeyError for the key, naming the parameter).
  */
 export function verifyReceiptSignature(receipt: unknown, signature: string, publicKey: string): boolean {
+  return verifyReceiptWithProof(receipt, signature, publicKey) !== undefined;
+}
+
+/**
+ * Proof that one receipt signature verified: opaque; only verifyReceiptWithProof makes one, and what it saw stays
+ * in this module (a WeakMap), so a caller can neither forge a proof nor change what it proves.
+ */
+export type ReceiptProof = Readonly<{ readonly kind: 'verified-receipt' }>;
+const proofs = new WeakMap<ReceiptProof, { canonical: string; signature: string; publicKey: string }>();
+
+/**
+ * verifyReceiptSignature, returning a proof of the success (undefined when the signature does not verify) that
+ * `isProvenReceipt` checks later without a second Ed25519 verification. Throws as verifyReceiptSignature does.
+ */
+export function verifyReceiptWithProof(
+  receipt: unknown,
+  signature: string,
+  publicKey: string,
+): ReceiptProof | undefined {
   const signatureBytes = decodeBase64(signature, 'signature', 64);
   const publicKeyBytes = Buffer.from(parseEd25519PublicKey(publicKey, 'publicKey')); // canonical, not small order
   const parsed = privacyReceiptSchema.safeParse(receipt);
-  if (!parsed.success) return false;
-  return verify(null, canonicalJsonBytes(parsed.data), publicKeyObject(publicKey, publicKeyBytes), signatureBytes);
+  if (!parsed.success) return undefined;
+  const bytes = canonicalJsonBytes(parsed.data);
+  if (!verify(null, bytes, publicKeyObject(publicKey, publicKeyBytes), signatureBytes)) return undefined;
+  const proof: ReceiptProof = Object.freeze({ kind: 'verified-receipt' as const });
+  proofs.set(proof, { canonical: Buffer.from(bytes).toString('latin1'), signature, publicKey });
+  return proof;
+}
+
+/**
+ * True when `proof` (from verifyReceiptWithProof) proves that `signature` verified over exactly this receipt's
+ * canonical bytes under exactly `publicKey`. Ed25519 verification is a deterministic function of (key, bytes,
+ * signature), so verifying again would give the same answer: this replaces it at the cost of one canonicalization.
+ * False (verify instead) for anything else: no proof, another key, another signature or another receipt.
+ */
+export function isProvenReceipt(proof: unknown, receipt: unknown, signature: string, publicKey: string): boolean {
+  const seen = typeof proof === 'object' && proof !== null ? proofs.get(proof as ReceiptProof) : undefined;
+  if (!seen || seen.signature !== signature || seen.publicKey !== publicKey) return false;
+  try {
+    // the verified bytes were the parsed receipt's; an unparsed object with any other field differs here
+    return Buffer.from(canonicalJsonBytes(receipt)).toString('latin1') === seen.canonical;
+  } catch {
+    return false;
+  }
 }
 
 // Importing a key costs about as much as one verification; a ledger verifies many receipts per site.

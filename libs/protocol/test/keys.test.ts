@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   PublicKeyError,
   decodeCanonicalBase64,
+  checkX25519PublicKeyBytes,
   ed25519KeyProblem,
   parseEd25519PublicKey,
   parseX25519PublicKey,
@@ -120,6 +121,24 @@ describe('X25519 public keys', () => {
     expect(x25519KeyProblem(b64('ed' + 'ff'.repeat(30) + '7f'))).toBe('E_KEY_NONCANONICAL');
     expect(x25519KeyProblem(b64('ee' + 'ff'.repeat(30) + '7f'))).toBe('E_KEY_NONCANONICAL');
     expect(x25519KeyProblem(b64(withSign(RFC7748_ALICE)))).toBe('E_KEY_NONCANONICAL');
+  });
+
+  it('checks raw bytes (keys that travel as binary) with the same verdicts', () => {
+    const raw = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
+    expect(checkX25519PublicKeyBytes(raw(RFC7748_ALICE))).toEqual(raw(RFC7748_ALICE));
+    const codeOf = (bytes: unknown) => {
+      try {
+        checkX25519PublicKeyBytes(bytes, 'k');
+        return undefined;
+      } catch (error) {
+        return (error as PublicKeyError).code;
+      }
+    };
+    expect(codeOf(raw(ZERO))).toBe('E_KEY_LOW_ORDER');
+    expect(codeOf(raw(P_MINUS_1))).toBe('E_KEY_LOW_ORDER');
+    expect(codeOf(raw(withSign(RFC7748_ALICE)))).toBe('E_KEY_NONCANONICAL');
+    expect(codeOf(new Uint8Array(31))).toBe('E_KEY_ENCODING');
+    expect(codeOf('not bytes')).toBe('E_KEY_ENCODING');
   });
 });
 

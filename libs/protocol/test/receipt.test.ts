@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   ReceiptError,
   canonicalReceiptBytes,
+  isProvenReceipt,
+  verifyReceiptWithProof,
   ed25519PublicKeyFromSeed,
   parsePrivacyReceipt,
   receiptHash,
@@ -117,6 +119,28 @@ describe('privacy receipt signatures', () => {
     expect(() => verifyReceiptSignature(base, signature, 'abc')).toThrow(RangeError);
     expect(() => verifyReceiptSignature(base, 42 as unknown as string, publicKey)).toThrow(/signature/);
     expect(verifyReceiptSignature({ ...base, steps: 0 }, signature, publicKey)).toBe(false);
+  });
+});
+
+describe('receipt proofs (one Ed25519 verification per receipt, its result passed on)', () => {
+  const publicKey = ed25519PublicKeyFromSeed(RFC8032_SEED);
+  const signature = signReceipt(base, RFC8032_SEED);
+
+  it('a verification that succeeds proves exactly its key, signature and receipt bytes', () => {
+    const proof = verifyReceiptWithProof(base, signature, publicKey)!;
+    expect(proof).toBeDefined();
+    expect(isProvenReceipt(proof, structuredClone(base), signature, publicKey)).toBe(true);
+    const otherKey = ed25519PublicKeyFromSeed(new Uint8Array(32).fill(1));
+    expect(isProvenReceipt(proof, base, signature, otherKey)).toBe(false);
+    expect(isProvenReceipt(proof, base, signReceipt(base, new Uint8Array(32).fill(1)), publicKey)).toBe(false);
+    expect(isProvenReceipt(proof, { ...base, steps: 99 }, signature, publicKey)).toBe(false);
+    expect(isProvenReceipt(proof, { ...base, extra: 1 }, signature, publicKey)).toBe(false);
+  });
+
+  it('a failed verification proves nothing, and a look-alike object is no proof', () => {
+    expect(verifyReceiptWithProof({ ...base, steps: 99 }, signature, publicKey)).toBeUndefined();
+    expect(isProvenReceipt({ kind: 'verified-receipt' }, base, signature, publicKey)).toBe(false);
+    expect(isProvenReceipt(undefined, base, signature, publicKey)).toBe(false);
   });
 });
 

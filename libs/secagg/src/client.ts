@@ -35,7 +35,7 @@ import {
 import { SecAggError } from './errors.js';
 import { drawRandom, requireFunction, requireString, type RandomBytes } from './guards.js';
 import { derivePairKey } from './kdf.js';
-import { Ed25519Signer, X25519Secret, ed25519Verify } from './keys.js';
+import { Ed25519Signer, X25519Secret, checkPeerKey, ed25519Verify } from './keys.js';
 import {
   decodeShareBundle,
   encodeShareBundle,
@@ -150,8 +150,10 @@ export class SecAggClient {
   }
 
   /**
-   * Stage 1: verify every advertisement in the roster, then Shamir-share the self-mask seed b_u and the masking
-   * secret key s_u^SK (t-of-(k+1)) to the neighbours that advertised, each bundle encrypted for its holder.
+   * Stage 1: the roster must be exactly this client's neighbourhood (its graph neighbours and itself, recomputed
+   * from the graph seed): each listed once, either by its advertisement or as absent. Verify every advertisement
+   * and its keys, then Shamir-share the self-mask seed b_u and the masking secret key s_u^SK (t-of-(k+1)) to the
+   * neighbours that advertised, each bundle encrypted for its holder.
    */
   shareKeys(keyRoster: unknown): ShareKeys {
     this.enter('share-keys');
@@ -159,17 +161,17 @@ export class SecAggClient {
       const msg = parseMessage(KeyRosterSchema, keyRoster, 'key roster');
       checkRound(this.plan, msg, 'key roster');
       const { federationId, roundId, threshold } = this.plan.config;
-      // Only neighbours' keys are ever used (SecAgg+): verify those, count the rest. O(k) signatures, not O(n).
+      // Only neighbours' keys are ever used (SecAgg+), and only they are sent: O(k) entries and signatures.
       const myHolders = new Set(this.plan.holdersOf.get(this.clientId)!);
       const advertised = new Set<string>();
       const seenKeys = new Set<string>();
       for (const ad of msg.advertisements) {
         checkRound(this.plan, ad, 'advertisement');
-        const identity = this.plan.identityKeys.get(ad.clientId);
-        if (!identity) throw new SecAggError('E_UNKNOWN_CLIENT', 'advertisement from a client not in the roster');
+        if (!myHolders.has(ad.clientId)) {
+          throw new SecAggError('E_NOT_NEIGHBOUR', `the roster carries ${ad.clientId}, who is not a neighbour`);
+        }
         if (advertised.has(ad.clientId)) throw new SecAggError('E_REPLAY', `two advertisements from ${ad.clientId}`);
         advertised.add(ad.clientId);
-        if (!myHolders.has(ad.clientId)) continue;
         const signed = signedAdvertise(
           federationId,
           roundId,
@@ -178,10 +180,11 @@ export class SecAggClient {
           ad.maskingPublicKey,
           seedBinding(this.plan.config),
         );
-        if (!ed25519Verify(identity, signed, ad.signature)) {
+        if (!ed25519Verify(this.plan.identityKeys.get(ad.clientId)!, signed, ad.signature)) {
           throw new SecAggError('E_BAD_SIGNATURE', `advertisement of ${ad.clientId} is not signed by its identity`);
         }
         for (const key of [ad.encryptionPublicKey, ad.maskingPublicKey]) {
+          checkPeerKey(key, ad.clientId);
           const hex = Buffer.from(key).toString('hex');
           if (seenKeys.has(hex)) throw new SecAggError('E_DUPLICATE_KEY', 'two advertised public keys are equal');
           seenKeys.add(hex);
@@ -191,6 +194,14 @@ export class SecAggClient {
           maskingPublicKey: ad.maskingPublicKey,
         });
       }
+      for (const id of checkIdSet(this.plan, msg.absent, 'absent neighbours')) {
+        if (!myHolders.has(id)) throw new SecAggError('E_NOT_NEIGHBOUR', `${id} is listed absent but no neighbour`);
+        if (advertised.has(id)) throw new SecAggError('E_BAD_MESSAGE', `${id} is listed both advertised and absent`);
+      }
+      if (advertised.size + msg.absent.length !== myHolders.size) {
+        const missing = [...myHolders].find((h) => !advertised.has(h) && !msg.absent.includes(h));
+        throw new SecAggError('E_NEIGHBOUR_MISSING', `the roster leaves out the neighbour ${missing}`);
+      }
       const own = this.peers.get(this.clientId);
       if (
         !own ||
@@ -198,12 +209,6 @@ export class SecAggClient {
         !bytesEqual(own.maskingPublicKey, this.ownAdvertisement!.maskingPublicKey)
       ) {
         throw new SecAggError('E_BAD_MESSAGE', 'the roster does not carry this client’s own advertisement');
-      }
-      if (advertised.size < threshold) {
-        throw new SecAggError(
-          'E_TOO_FEW_SURVIVORS',
-          `${advertised.size} clients advertised, threshold is ${threshold}`,
-        );
       }
       const holders = this.plan.holdersOf.get(this.clientId)!.filter((h) => this.peers.has(h));
       if (holders.length < threshold) {
@@ -346,9 +351,11 @@ export class SecAggClient {
   }
 
   /**
-   * Stage 4: after verifying at least t signatures on the very survivor set we signed, reveal for each owner whose
-   * shares we hold exactly one share: of b_u if u survived, of s_u^SK if u dropped. The dropped set must be disjoint
-   * from the signed survivor set, so the server never gets both kinds of share of one client from honest clients.
+   * Stage 4: after verifying at least t signatures of its neighbourhood on the very survivor set we signed, reveal
+   * for each owner whose shares we hold exactly one share: of b_u if u survived, of s_u^SK if u dropped. The
+   * request carries only this client's neighbourhood (the owners of the shares it holds, and their signatures):
+   * a dropped client or signer outside it is refused. Dropped clients must not be in the signed survivor set, so
+   * the server never gets both kinds of share of one client from honest clients.
    */
   unmaskShares(unmaskRequest: unknown): UnmaskShares {
     this.enter('unmask');
@@ -357,21 +364,24 @@ export class SecAggClient {
       checkRound(this.plan, msg, 'unmask request');
       const { federationId, roundId, threshold } = this.plan.config;
       const signed = this.signedSurvivorList!;
-      if (msg.survivors.length !== signed.length || msg.survivors.some((id, i) => id !== signed[i])) {
-        throw new SecAggError('E_INCONSISTENT_DROPS', 'the survivor set differs from the one this client signed');
-      }
       const survivors = new Set(signed);
+      const myHolders = new Set(this.plan.holdersOf.get(this.clientId)!);
       const dropped = checkIdSet(this.plan, msg.dropped, 'dropped');
       for (const id of dropped) {
+        if (!myHolders.has(id)) throw new SecAggError('E_NOT_NEIGHBOUR', `${id} is listed dropped but no neighbour`);
         if (survivors.has(id)) throw new SecAggError('E_INCONSISTENT_DROPS', `${id} is both dropped and a survivor`);
       }
       const transcript = signedSurvivors(federationId, roundId, signed, seedBinding(this.plan.config));
-      // t valid signatures on the set we signed suffice (Bonawitz et al. §4: "at least t signatures"); we stop
-      // verifying there, but any invalid signature before that point is a protocol violation.
+      // t valid signatures of the neighbourhood on the set we signed suffice (Bonawitz et al. §4: "at least t
+      // signatures"; Bell et al. restrict them to N(u)); we stop verifying there, but any invalid signature before
+      // that point is a protocol violation.
       const signers = new Set<string>();
       const named = new Set<string>();
       for (const { clientId, signature } of msg.signatures) {
         if (named.has(clientId)) throw new SecAggError('E_REPLAY', `two consistency signatures from ${clientId}`);
+        if (!myHolders.has(clientId)) {
+          throw new SecAggError('E_NOT_NEIGHBOUR', `consistency signature of ${clientId}, who is not a neighbour`);
+        }
         if (!survivors.has(clientId))
           throw new SecAggError('E_INCONSISTENT_DROPS', `${clientId} signed but is no survivor`);
         named.add(clientId);

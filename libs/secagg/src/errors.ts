@@ -19,7 +19,17 @@ export type SecAggErrorCode =
   | 'E_ABORTED'
   | 'E_SEED_COMMITMENT'
   | 'E_SEED_REVEAL_MISSING'
-  | 'E_SEED_REVEAL_MISMATCH';
+  | 'E_SEED_REVEAL_MISMATCH'
+  /** a key roster or unmask request names a client outside the receiver's SecAgg+ neighbourhood */
+  | 'E_NOT_NEIGHBOUR'
+  /** a key roster leaves out a neighbour (neither its advertisement nor listed absent) */
+  | 'E_NEIGHBOUR_MISSING'
+  /** a peer's public key is not one encoding of a usable point (@concord/protocol keys.ts) */
+  | 'E_KEY_ENCODING'
+  | 'E_KEY_NONCANONICAL'
+  | 'E_KEY_NOT_ON_CURVE'
+  | 'E_KEY_SMALL_ORDER'
+  | 'E_KEY_LOW_ORDER';
 
 /** A protocol violation or an abort. The message names what was wrong, never a key, seed, share or input. */
 export class SecAggError extends ConcordError {

@@ -7,6 +7,7 @@
  * bytes (RFC vectors and random keys).
  */
 import { KeyObject, createPrivateKey, createPublicKey, diffieHellman, sign, verify } from 'node:crypto';
+import { checkX25519PublicKeyBytes, PublicKeyError } from '@concord/protocol';
 import nacl from 'tweetnacl';
 import { SecAggError } from './errors.js';
 import { requireBytes } from './guards.js';
@@ -124,4 +125,18 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
     verifyKeys.set(id, key);
   }
   return verify(null, message, key, signature);
+}
+
+/**
+ * A peer's advertised X25519 key, checked as keys are at enrollment (@concord/protocol keys.ts): canonical u and
+ * not of low order (a low-order key fixes the pair secret to a handful of values, RFC 7748 section 6.1).
+ * @throws SecAggError with the PublicKeyError's code (E_KEY_NONCANONICAL, E_KEY_LOW_ORDER, E_KEY_ENCODING).
+ */
+export function checkPeerKey(key: Uint8Array, owner: string): void {
+  try {
+    checkX25519PublicKeyBytes(key, `advertised key of ${owner}`);
+  } catch (error) {
+    if (error instanceof PublicKeyError) throw new SecAggError(error.code, error.message);
+    throw error;
+  }
 }

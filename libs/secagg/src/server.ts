@@ -32,7 +32,7 @@ import {
 import { SecAggError } from './errors.js';
 import { requireFinite } from './guards.js';
 import { derivePairKey } from './kdf.js';
-import { X25519Secret, ed25519Verify } from './keys.js';
+import { X25519Secret, checkPeerKey, ed25519Verify } from './keys.js';
 import { signedAdvertise, signedMaskedInput, signedShareKeys, signedSurvivors, signedUnmask } from './messages.js';
 import { centreModulo, unpackWords } from './packing.js';
 import { applyMasks, defaultMaskExpander, type MaskExpander, type MaskJob } from './prg.js';
@@ -167,8 +167,16 @@ export class SecAggServer {
     const messages = new Map<string, SecAggServerMessage>();
     switch (this.stage) {
       case 'advertise-keys': {
-        const advertisements = survivors.map((id) => this.advertisements.get(id)!);
-        for (const id of survivors) messages.set(id, { ...header, stage: 'key-roster', advertisements });
+        // each site gets its neighbourhood only (O(k) entries, not O(n)); with the complete graph every
+        // neighbourhood is the whole cohort, so one message (one encoding) serves everyone
+        const rosterOf = (holders: readonly string[]) => ({
+          ...header,
+          stage: 'key-roster' as const,
+          advertisements: holders.filter((h) => this.received.has(h)).map((h) => this.advertisements.get(h)!),
+          absent: holders.filter((h) => !this.received.has(h)),
+        });
+        const complete = this.plan.config.neighbours === this.plan.n - 1 ? rosterOf(this.plan.ids) : undefined;
+        for (const id of survivors) messages.set(id, complete ?? rosterOf(this.plan.holdersOf.get(id)!));
         return this.advance('share-keys', survivors, nextDeadline, messages);
       }
       case 'share-keys': {
@@ -188,19 +196,19 @@ export class SecAggServer {
         return this.advance('consistency', survivors, nextDeadline, messages);
       }
       case 'consistency': {
-        const signatures = survivors.map((clientId) => ({
-          clientId,
-          signature: this.consistencySignatures.get(clientId)!,
-        }));
-        for (const id of survivors) {
-          messages.set(id, {
-            ...header,
-            stage: 'unmask-request',
-            survivors: this.survivorList,
-            dropped: this.droppedList,
-            signatures,
-          });
-        }
+        // each signer gets its neighbourhood's signatures and dropped neighbours only: it holds shares of its
+        // neighbours alone, and it already has the survivor set it signed
+        const signed = new Set(survivors);
+        const requestOf = (holders: readonly string[]) => ({
+          ...header,
+          stage: 'unmask-request' as const,
+          dropped: holders.filter((h) => this.u2.has(h) && !this.u3.has(h)),
+          signatures: holders
+            .filter((h) => signed.has(h))
+            .map((clientId) => ({ clientId, signature: this.consistencySignatures.get(clientId)! })),
+        });
+        const complete = this.plan.config.neighbours === this.plan.n - 1 ? requestOf(this.plan.ids) : undefined;
+        for (const id of survivors) messages.set(id, complete ?? requestOf(this.plan.holdersOf.get(id)!));
         return this.advance('unmask', survivors, nextDeadline, messages);
       }
       case 'unmask':
@@ -289,6 +297,9 @@ export class SecAggServer {
       seedBinding(this.plan.config),
     );
     this.verify(identity, signed, msg.signature, 'advertisement');
+    // refused here, the sender alone drops; passed on, its neighbours would refuse the roster (client.ts)
+    checkPeerKey(msg.encryptionPublicKey, msg.clientId);
+    checkPeerKey(msg.maskingPublicKey, msg.clientId);
     const hexes = [msg.encryptionPublicKey, msg.maskingPublicKey].map((k) => Buffer.from(k).toString('hex'));
     if (hexes[0] === hexes[1] || hexes.some((h) => this.advertisedKeys.has(h))) {
       throw new SecAggError('E_DUPLICATE_KEY', 'advertised public key already in use this round');

@@ -4,7 +4,8 @@
  */
 import type { UnmaskRequest } from '@concord/protocol';
 import { describe, expect, it } from 'vitest';
-import { shamirCombine, x25519PublicKey } from '../src/index.js';
+import { Ed25519Signer, seedBinding, shamirCombine, x25519PublicKey } from '../src/index.js';
+import { signedSurvivors } from '../src/messages.js';
 import { makeConfig, makeIdentities, randomInputs, runRound } from './harness.js';
 
 async function atUnmask(n = 7, k = 6, t = 4) {
@@ -29,16 +30,23 @@ describe('adversarial server', () => {
     }
   });
 
-  it('a survivor set other than the one the client signed (victim removed) is refused', async () => {
-    const { requests, run, victim } = await atUnmask();
+  it('signatures on a survivor set other than the one the client signed (victim removed) are refused', async () => {
+    const { requests, run, victim, ids } = await atUnmask();
     const [id, request] = [...requests][1];
+    // the other survivors' signatures over the list without the victim: valid signatures, on another set
+    const server = run.server.plan.config;
+    const survivors = [...run.server.survivors].filter((s) => s !== victim);
+    const otherList = signedSurvivors(server.federationId, server.roundId, survivors, seedBinding(server));
     const lie: UnmaskRequest = {
       ...request,
-      survivors: request.survivors.filter((s) => s !== victim),
-      dropped: [...request.dropped, victim].sort(),
-      signatures: request.signatures.filter((s) => s.clientId !== victim),
+      signatures: request.signatures
+        .filter((s) => s.clientId !== victim)
+        .map((s) => ({
+          clientId: s.clientId,
+          signature: new Ed25519Signer(ids.find((i) => i.clientId === s.clientId)!.secretKey).sign(otherList),
+        })),
     };
-    expect(() => run.clients.get(id)!.unmaskShares(lie)).toThrow(code('E_INCONSISTENT_DROPS'));
+    expect(() => run.clients.get(id)!.unmaskShares(lie)).toThrow(code('E_BAD_SIGNATURE'));
   });
 
   it('forged or too few consistency signatures are refused', async () => {

@@ -1,7 +1,7 @@
-import type { KeyRoster, ShareRoute, UnmaskShares } from '@concord/protocol';
+import type { KeyRoster, ShareRoute, UnmaskRequest, UnmaskShares } from '@concord/protocol';
 import { describe, expect, it } from 'vitest';
-import { Ed25519Signer, SecAggClient } from '../src/index.js';
-import { signedShareKeys, signedUnmask } from '../src/messages.js';
+import { Ed25519Signer, SecAggClient, SecAggServer, seedBinding } from '../src/index.js';
+import { signedAdvertise, signedShareKeys, signedUnmask } from '../src/messages.js';
 import { makeConfig, makeIdentities, randomInputs, runRound, seededRandom } from './harness.js';
 
 const code = (code: string) => expect.objectContaining({ code });
@@ -21,9 +21,8 @@ describe('SecAggClient checks what the server sends', () => {
       code('E_BAD_SIGNATURE'),
     );
     const withoutSelf = c[1].advertisements.filter((ad) => ad.clientId !== c[0]);
-    expect(() => run.clients.get(c[0])!.shareKeys({ ...c[1], advertisements: withoutSelf })).toThrow(
-      code('E_BAD_MESSAGE'),
-    );
+    const selfAbsent = { ...c[1], advertisements: withoutSelf, absent: [...c[1].absent, c[0]].sort() };
+    expect(() => run.clients.get(c[0])!.shareKeys(selfAbsent)).toThrow(code('E_BAD_MESSAGE'));
     const [d, rosterD] = [...run.outcome.messages][3] as [string, KeyRoster];
     const twice = [...rosterD.advertisements, rosterD.advertisements[0]];
     expect(() => run.clients.get(d)!.shareKeys({ ...rosterD, advertisements: twice })).toThrow(code('E_REPLAY'));
@@ -125,5 +124,109 @@ describe('SecAggServer checks what clients send (a malicious client signs whatev
     expect(() => run.server.receive({ ...reply, signature: flipped.signature }, 0)).toThrow(code('E_BAD_SIGNATURE'));
     run.server.receive(reply, 0);
     expect(() => run.server.receive(reply, 0)).toThrow(code('E_REPLAY'));
+  });
+});
+
+describe('SecAgg+ messages carry the receiver’s neighbourhood only (Bell et al.), and the client checks it', () => {
+  // n = 9, k = 4: each client has 4 neighbours and 4 clients it never hears of
+  const setup = async (label: string, until: number, drops = new Map<string, number>()) => {
+    const ids = makeIdentities(9, label);
+    const config = makeConfig(ids, { threshold: 3, neighbours: 4, vectorLength: 4, label });
+    const run = await runRound(config, ids, randomInputs(ids, 4, label), drops, { label, until });
+    if (run.outcome.status !== 'next') throw new Error(`expected stage ${until}`);
+    return { ids, config, run };
+  };
+
+  it('each key roster is exactly the receiver and its neighbours; one that is not is refused with a code', async () => {
+    const { ids, config, run } = await setup('nb', 1);
+    const rosters = [...run.outcome.messages] as [string, KeyRoster][];
+    for (const [id, roster] of rosters) {
+      expect(roster.advertisements.map((a) => a.clientId)).toEqual(run.server.plan.holdersOf.get(id));
+      expect(roster.absent).toEqual([]);
+    }
+    const [a, rosterA] = rosters[0];
+    const holdersA = run.server.plan.holdersOf.get(a)!;
+    const outsider = ids.find((i) => !holdersA.includes(i.clientId))!.clientId;
+    const outsiderAd = rosters.find(([id]) => id === outsider)![1].advertisements.find((x) => x.clientId === outsider)!;
+    const withOutsider = [...rosterA.advertisements, outsiderAd].sort((x, y) => (x.clientId < y.clientId ? -1 : 1));
+    const fresh = (i: number) =>
+      new SecAggClient({
+        config,
+        clientId: a,
+        identitySecretKey: ids.find((x) => x.clientId === a)!.secretKey,
+        randomBytes: seededRandom(`fresh/${i}`),
+      });
+    // each refusal needs a client at the share-keys stage whose own advertisement is in the roster
+    const withOwn = (client: SecAggClient, roster: KeyRoster): KeyRoster => {
+      const own = client.advertiseKeys();
+      return { ...roster, advertisements: roster.advertisements.map((x) => (x.clientId === a ? own : x)) };
+    };
+    let c = fresh(1);
+    expect(() => c.shareKeys(withOwn(c, { ...rosterA, advertisements: withOutsider }))).toThrow(
+      code('E_NOT_NEIGHBOUR'),
+    );
+    c = fresh(2);
+    const neighbour = holdersA.find((h) => h !== a)!;
+    const omitted = rosterA.advertisements.filter((x) => x.clientId !== neighbour);
+    expect(() => c.shareKeys(withOwn(c, { ...rosterA, advertisements: omitted }))).toThrow(code('E_NEIGHBOUR_MISSING'));
+    // the same neighbour listed absent is an honest dropout: accepted
+    c = fresh(3);
+    expect(c.shareKeys(withOwn(c, { ...rosterA, advertisements: omitted, absent: [neighbour] })).shares).toHaveLength(
+      4,
+    );
+    c = fresh(4);
+    expect(() => c.shareKeys(withOwn(c, { ...rosterA, absent: [outsider] }))).toThrow(code('E_NOT_NEIGHBOUR'));
+    c = fresh(5);
+    expect(() => c.shareKeys(withOwn(c, { ...rosterA, absent: [neighbour] }))).toThrow(code('E_BAD_MESSAGE'));
+  });
+
+  it('a neighbour’s advertisement with a low-order X25519 key is refused by the server and by the client', async () => {
+    const { ids, config, run } = await setup('lo', 1);
+    const [a, rosterA] = [...run.outcome.messages][0] as [string, KeyRoster];
+    const neighbour = run.server.plan.holdersOf.get(a)!.find((h) => h !== a)!;
+    const signer = new Ed25519Signer(ids.find((i) => i.clientId === neighbour)!.secretKey);
+    const lowOrder = new Uint8Array(32);
+    lowOrder[0] = 1; // u = 1, a point of order 4 (RFC 7748 section 6.1's low-order points)
+    const ad = rosterA.advertisements.find((x) => x.clientId === neighbour)!;
+    const forged = {
+      ...ad,
+      maskingPublicKey: lowOrder,
+      signature: signer.sign(
+        signedAdvertise(
+          config.federationId,
+          config.roundId,
+          neighbour,
+          ad.encryptionPublicKey,
+          lowOrder,
+          seedBinding(config),
+        ),
+      ),
+    };
+    const advertisements = rosterA.advertisements.map((x) => (x.clientId === neighbour ? forged : x));
+    expect(() => run.clients.get(a)!.shareKeys({ ...rosterA, advertisements })).toThrow(code('E_KEY_LOW_ORDER'));
+    const server = new SecAggServer({ config, deadline: Date.now() + 60_000 });
+    expect(() => server.receive(forged, Date.now())).toThrow(code('E_KEY_LOW_ORDER'));
+  });
+
+  it('unmask requests carry the neighbourhood’s signatures and dropouts; a signer or dropout outside it is refused', async () => {
+    const ids = makeIdentities(9, 'um');
+    const dropped = ids[8].clientId; // shares its keys, then never sends its masked input: in U2 \ U3
+    const { run } = await setup('um', 4, new Map([[dropped, 2]]));
+    const requests = [...run.outcome.messages] as [string, UnmaskRequest][];
+    for (const [id, request] of requests) {
+      const holders = run.server.plan.holdersOf.get(id)!;
+      expect(request.signatures.map((s) => s.clientId)).toEqual(holders.filter((h) => h !== dropped));
+      expect(request.dropped).toEqual(holders.includes(dropped) ? [dropped] : []);
+    }
+    const [a, requestA] = requests[0];
+    const holdersA = run.server.plan.holdersOf.get(a)!;
+    const outsider = requests.find(([id]) => !holdersA.includes(id))!;
+    const outsiderSignature = outsider[1].signatures.find((s) => s.clientId === outsider[0])!;
+    const signatures = [outsiderSignature, ...requestA.signatures].sort((x, y) => (x.clientId < y.clientId ? -1 : 1));
+    expect(() => run.clients.get(a)!.unmaskShares({ ...requestA, signatures })).toThrow(code('E_NOT_NEIGHBOUR'));
+    const [b, requestB] = requests.find(([id]) => !run.server.plan.holdersOf.get(id)!.includes(dropped))!;
+    expect(() => run.clients.get(b)!.unmaskShares({ ...requestB, dropped: [dropped] })).toThrow(
+      code('E_NOT_NEIGHBOUR'),
+    );
   });
 });

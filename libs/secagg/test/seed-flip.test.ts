@@ -246,7 +246,11 @@ describe('seed flip: the seed and H(C) bind the SecAgg+ signatures', () => {
     const adA = clientA.advertiseKeys();
     const adB = clientB.advertiseKeys();
     const roster = { version: SECAGG_PROTOCOL_VERSION, federationId: FED, roundId: ROUND, stage: 'key-roster' };
-    expect(codeOf(() => clientB.shareKeys({ ...roster, advertisements: [adA, adB] }))).toBe('E_BAD_SIGNATURE');
+    // complete graph: every other member is a neighbour, listed absent here
+    const absent = s.ids.map((i) => i.clientId).filter((id) => id !== adA.clientId && id !== adB.clientId);
+    expect(codeOf(() => clientB.shareKeys({ ...roster, advertisements: [adA, adB], absent: absent.sort() }))).toBe(
+      'E_BAD_SIGNATURE',
+    );
   });
 
   it('a consistency signature made under one (seed, H(C)) does not verify under another', () => {

@@ -2,15 +2,17 @@ import {
   canonicalJsonBytes,
   privacyReceiptSchema,
   receiptTermsOfPlan,
-  verifyReceiptSignature,
+  verifyReceiptWithProof,
   type PrivacyReceipt,
+  type ReceiptProof,
   type TrainingPlan,
 } from '@concord/protocol';
 
 /**
  * Checks a site's receipt for this round BEFORE its masked input is admitted to the sum: every input in the sum
- * must be chargeable. Returns a coded refusal, or the parsed receipt. (The ledger re-checks inside the charge
- * transaction; this early check keeps an uncharged input out of the sum.)
+ * must be chargeable. Returns a coded refusal, or the parsed receipt with the proof that its signature verified.
+ * (The ledger re-checks inside the charge transaction, all but the signature when the proof covers it and the key
+ * it reads under its lock; this early check keeps an uncharged input out of the sum.)
  */
 export function checkRoundReceipt(o: {
   plan: TrainingPlan;
@@ -18,7 +20,9 @@ export function checkRoundReceipt(o: {
   receipt: unknown;
   signature: unknown;
   identityPublicKey: string;
-}): { ok: true; receipt: PrivacyReceipt; signature: string } | { ok: false; code: string; reason: string } {
+}):
+  | { ok: true; receipt: PrivacyReceipt; signature: string; proof: ReceiptProof }
+  | { ok: false; code: string; reason: string } {
   const { plan, siteId } = o;
   const terms = receiptTermsOfPlan(plan);
   if (terms === null) {
@@ -51,14 +55,15 @@ export function checkRoundReceipt(o: {
   if (r.sequence !== (last?.sequence ?? 0) + 1 || r.previousReceiptHash !== (last?.receiptHash ?? null)) {
     return { ok: false, code: 'E_REPLAY', reason: 'receipt does not extend the site’s charged chain' };
   }
-  let valid = false;
+  let proof: ReceiptProof | undefined;
   try {
-    valid = verifyReceiptSignature(r, o.signature, o.identityPublicKey);
+    proof = verifyReceiptWithProof(r, o.signature, o.identityPublicKey);
   } catch {
-    valid = false;
+    proof = undefined;
   }
-  if (!valid) return { ok: false, code: 'E_BAD_SIGNATURE', reason: 'receipt signature does not verify' };
-  return { ok: true, receipt: r, signature: o.signature };
+  if (!proof) return { ok: false, code: 'E_BAD_SIGNATURE', reason: 'receipt signature does not verify' };
+  // the proof goes with the receipt to the ledger, which then need not verify the same signature again
+  return { ok: true, receipt: r, signature: o.signature, proof };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -3,9 +3,11 @@ import { PgTransaction } from 'drizzle-orm/pg-core';
 import {
   ConcordError,
   parsePrivacyReceipt,
+  isProvenReceipt,
   receiptHash,
   verifyReceiptSignature,
   type PrivacyReceipt,
+  type ReceiptProof,
 } from '@concord/protocol';
 import type { Db, Executor, Tx } from '../db/client.js';
 import { GENESIS_HASH, computeEntryHash } from '../ledger/chain.js';
@@ -41,6 +43,11 @@ export interface LedgerAppendInput {
   receipt: PrivacyReceipt;
   /** the site's Ed25519 signature over the receipt's RFC 8785 bytes, base64 */
   signature: string;
+  /**
+   * The caller's proof (@concord/protocol verifyReceiptWithProof) that this signature verified over this receipt
+   * under some key: when that key is the one read here under the lock, the signature is not verified again.
+   */
+  proof?: ReceiptProof;
 }
 
 /** Lock namespace: one transaction-scoped advisory lock per federation serializes its appends. */
@@ -132,7 +139,11 @@ export class LedgerRepository {
       const publicKey = keys.get(siteId);
       if (publicKey === undefined)
         throw new LedgerError('E_LEDGER_UNKNOWN_SITE', `site ${siteId} is not enrolled in federation ${federationId}`);
-      if (!safeVerify(receipt, signature, publicKey)) {
+      // Skipping the second verification is safe: a proof is minted only by a successful verification and records
+      // the key, the receipt's canonical bytes and the signature it accepted; Ed25519 verification is a pure
+      // function of those three, and isProvenReceipt compares all three with what is stored here (the key read
+      // under this lock, so a key changed since admission is verified afresh, as is anything without a proof).
+      if (!isProvenReceipt(input.proof, receipt, signature, publicKey) && !safeVerify(receipt, signature, publicKey)) {
         throw new LedgerError('E_LEDGER_SIGNATURE', `receipt of site ${siteId}: signature does not verify`);
       }
       if (chargedPairs.has(`${siteId}\n${roundId}`)) throw doubleCharge(siteId, roundId);

@@ -5,6 +5,8 @@ import {
   RoundPlanMessageSchema,
   SIGNING_DOMAINS,
   bytesToFloat32,
+  parseEd25519PublicKey,
+  PublicKeyError,
   updateVectorLength,
   verifyValue,
   type TrainingPlan,
@@ -23,8 +25,8 @@ export class PlanRefusal extends Error {
 
 /**
  * Checks an incoming plan before anything else happens: schema, the aggregator's signature with the PINNED key,
- * protocol version, federation, this site in the (signed) roster, expiry, not a round already seen, an encoding
- * this agent runs (roundingBeta 0 in distributed mode), and the
+ * protocol version, federation, this site in the (signed) roster, every roster key canonical and of prime order,
+ * expiry, not a round already seen, an encoding this agent runs (roundingBeta 0 in distributed mode), and the
  * weights' SHA-256 and size against the signed plan. Throws PlanRefusal with a code.
  */
 export function verifyPlanMessage(
@@ -48,6 +50,16 @@ export function verifyPlanMessage(
     throw new PlanRefusal('E_WRONG_ROUND', 'plan is for another federation');
   if (!plan.roster.some((m) => m.siteId === identity.siteId))
     throw new PlanRefusal('E_NOT_IN_ROUND', 'site is not in the roster');
+  // Peers' identity keys are read as at enrollment (@concord/protocol keys.ts): one base64 encoding, a prime-order
+  // Ed25519 point. A small-order key would let a trivial signature pass for that peer's seed commitment,
+  // advertisement and consistency signature (issue 16). Verdicts are cached per key, so a cohort costs this once.
+  for (const m of plan.roster) {
+    try {
+      parseEd25519PublicKey(m.identityPublicKey, `roster key of ${m.siteId}`);
+    } catch (error) {
+      throw new PlanRefusal(error instanceof PublicKeyError ? error.code : 'E_KEY_ENCODING', (error as Error).message);
+    }
+  }
   if (seenRounds.has(plan.roundId)) throw new PlanRefusal('E_REPLAY', 'plan for a round already seen');
   if (plan.privacy.mode === 'distributed' && plan.privacy.distributed.roundingBeta !== 0) {
     // this agent rounds its summed update with plain randomized rounding; a receipt declaring conditional rounding

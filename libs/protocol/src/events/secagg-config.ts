@@ -1,3 +1,4 @@
+import { decodeCanonicalBase64 } from '../keys.js';
 import type { TrainingPlan } from './plan.js';
 
 /**
@@ -18,6 +19,7 @@ export interface PlanSecAggConfig {
   modulusBits: number;
 }
 
+/** @throws PublicKeyError E_KEY_ENCODING for a roster key not in canonical base64. */
 export function secAggConfigOf(plan: TrainingPlan): PlanSecAggConfig {
   if (typeof plan !== 'object' || plan === null) throw new TypeError('plan: expected a training plan');
   return {
@@ -25,7 +27,8 @@ export function secAggConfigOf(plan: TrainingPlan): PlanSecAggConfig {
     roundId: plan.roundId,
     roster: plan.roster.map((m) => ({
       clientId: m.siteId,
-      identityPublicKey: new Uint8Array(Buffer.from(m.identityPublicKey, 'base64')),
+      // one encoding per key (keys.ts): a key in another base64 spelling is refused, never decoded leniently
+      identityPublicKey: decodeCanonicalBase64(m.identityPublicKey, 32, `roster ${m.siteId} identityPublicKey`),
     })),
     threshold: plan.secagg.threshold,
     neighbours: plan.secagg.neighbours,

@@ -13,7 +13,11 @@
  */
 import { z } from 'zod';
 
-export const SECAGG_PROTOCOL_VERSION = 'concord-secagg/1';
+/**
+ * 2: the key roster and the unmask request carry only the receiving client's SecAgg+ neighbourhood (its neighbours
+ * in the round's graph and itself), as Bell et al. need, instead of every client's keys and signatures.
+ */
+export const SECAGG_PROTOCOL_VERSION = 'concord-secagg/2';
 
 /** Upper bounds that keep a hostile peer from making us allocate without limit. */
 export const SECAGG_LIMITS = {
@@ -92,11 +96,17 @@ export const AdvertiseKeysSchema = z.object({
 });
 export type AdvertiseKeys = z.infer<typeof AdvertiseKeysSchema>;
 
-/** Server -> every client that advertised: the advertisements of all clients that made the deadline. */
+/**
+ * Server -> each client u that advertised: its neighbourhood's keys only (SecAgg+, Bell et al. CCS'20: u shares
+ * with, and masks against, its graph neighbours N(u) and nobody else). `advertisements` are those of N(u) and u that
+ * made the deadline, `absent` the neighbours that did not (both sorted by id); together they are exactly N(u) and u,
+ * which u recomputes from the graph seed and checks, so a neighbour is never silently left out.
+ */
 export const KeyRosterSchema = z.object({
   ...header,
   stage: z.literal('key-roster'),
   advertisements: z.array(AdvertiseKeysSchema).max(SECAGG_LIMITS.maxClients),
+  absent: idList,
 });
 export type KeyRoster = z.infer<typeof KeyRosterSchema>;
 
@@ -155,11 +165,14 @@ export type ConsistencySignature = z.infer<typeof ConsistencySignatureSchema>;
 
 export const SignedBySchema = z.object({ clientId: SecAggIdSchema, signature: bytes(64) });
 
-/** Server -> signers of stage 3: survivors, their signatures, and the clients the server declares dropped. */
+/**
+ * Server -> each signer u of stage 3, restricted to u's neighbourhood N(u) and u (the only owners whose shares u
+ * holds): the consistency signatures of its surviving neighbours (over the survivor set u already signed, which is
+ * therefore not sent again) and the neighbours the server declares dropped.
+ */
 export const UnmaskRequestSchema = z.object({
   ...header,
   stage: z.literal('unmask-request'),
-  survivors: idList,
   dropped: idList,
   signatures: z.array(SignedBySchema).max(SECAGG_LIMITS.maxClients),
 });

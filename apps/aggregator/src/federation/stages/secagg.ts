@@ -1,4 +1,10 @@
-import { MaskedUpdateReplySchema, secAggConfigOf, type PrivacyReceipt, type TrainingPlan } from '@concord/protocol';
+import {
+  MaskedUpdateReplySchema,
+  secAggConfigOf,
+  type PrivacyReceipt,
+  type ReceiptProof,
+  type TrainingPlan,
+} from '@concord/protocol';
 import { SecAggServer, SeedFlipServer, type SecAggError, type StageOutcome } from '@concord/secagg';
 import type { AgentConnectionsRepository } from '../../repositories/agent-connections.repository.js';
 import type { RoundRepository } from '../../repositories/round.repository.js';
@@ -6,8 +12,11 @@ import { checkRoundReceipt } from '../receipt-check.js';
 import { SecAggSession, type StageDrop } from '../secagg-session.js';
 import { RoundFailure, type RoundContext } from './round-context.js';
 
-/** A survivor's signed receipt, checked against the plan and its pinned identity key, waiting to be charged. */
-export type CheckedReceipt = { receipt: PrivacyReceipt; signature: string };
+/**
+ * A survivor's signed receipt, checked against the plan and its pinned identity key, waiting to be charged; `proof`
+ * (receipt-check.ts) spares the ledger a second verification of the same signature under the same key.
+ */
+export type CheckedReceipt = { receipt: PrivacyReceipt; signature: string; proof?: ReceiptProof };
 
 export interface MaskedInputs {
   session: SecAggSession;
@@ -71,7 +80,7 @@ export async function collectMaskedInputs(
         identityPublicKey: identity.get(siteId)!,
       });
       if (!checked.ok) return { siteId, code: checked.code, reason: checked.reason };
-      receipts.set(siteId, checked);
+      receipts.set(siteId, { receipt: checked.receipt, signature: checked.signature, proof: checked.proof });
     } else if (parsed.data.receipt !== undefined) {
       return { siteId, code: 'E_BAD_MESSAGE', reason: 'a receipt was sent in mode none' };
     }
