@@ -21,6 +21,7 @@ import { ed25519KeyProblem, x25519KeyProblem } from '@concord/protocol';
 import { DEFAULT_MIGRATIONS_FOLDER, openDatabase, type Database } from '../../apps/aggregator/src/db/client.js';
 import { federations, siteKeyFindings, sites } from '../../apps/aggregator/src/db/schema/index.js';
 import { findBadSiteKeys } from '../../apps/aggregator/src/services/site-key-report.js';
+import { CONCORD_BIN, runCli } from '../support/cli.js';
 import { databaseTargets, openTestServerDatabase } from '../support/databases.js';
 
 const P = 2n ** 255n - 19n;
@@ -227,6 +228,7 @@ for (const target of databaseTargets()) {
       let database: Database;
       let runFullMigrations: () => Promise<void>;
       const warnings: string[] = [];
+      let serverUrl = '';
       if (target.name === 'pglite') {
         database = await openDatabase({ dataDir: 'memory', migrationsFolder: early.folder });
         cleanup.push(() => database.close());
@@ -237,6 +239,7 @@ for (const target of databaseTargets()) {
       } else {
         const server = await openTestServerDatabase(process.env.DATABASE_URL!, { migrate: false });
         cleanup.push(() => server.dispose());
+        serverUrl = server.url!;
         database = await openDatabase({ url: server.url, migrationsFolder: early.folder });
         cleanup.push(() => database.close());
         await database.migrate();
@@ -306,6 +309,19 @@ for (const target of databaseTargets()) {
         }
       }
       expect(await openAppliedCheck(database)).toBe(true);
+
+      if (serverUrl) {
+        // `concord audit` prints what the migration recorded, beside an (empty, so clean) ledger audit
+        const json = runCli(CONCORD_BIN, ['audit', '--database-url', serverUrl, '--json']);
+        expect(json.status, json.stderr).toBe(0);
+        const printed = (JSON.parse(json.stdout) as { siteKeyFindings: typeof expected }).siteKeyFindings;
+        expect(printed.map(keyOf).sort()).toEqual(expected.map(keyOf).sort());
+        const human = runCli(CONCORD_BIN, ['audit', '--database-url', serverUrl]);
+        expect(human.stdout).toContain(`site keys: ${expected.length} stored key(s) failed the key checks`);
+        const lowOrder = seeded.find((s) => s.name === 'low order u')!;
+        expect(human.stdout).toContain(`KEY site low order u (${lowOrder.id})`);
+        expect(human.stdout).toContain('keyAgreementPublicKey E_KEY_LOW_ORDER (0007_site_key_report');
+      }
     });
 
     // the server's warnings are checked through the migrator above

@@ -37,14 +37,16 @@ export function register(program: Command): void {
       ),
     )
     .addOption(new Option('--expect-head <hash>', 'an entry hash kept earlier: must be in the chain (nothing cut off)'))
-    .option('--json', 'print one JSON document: ok, findings (seq, kind, message), sites (site, epsilon, delta, cap)')
+    .option('--json', 'print one JSON document: ok, findings (seq, kind, message), sites (site, epsilon, delta, cap), siteKeyFindings')
     .action(async (flags: AuditFlags) => {
       const expectHead = flags.expectHead?.trim().toLowerCase();
       if (expectHead !== undefined && !HEX64.test(expectHead)) {
         throw new CliError('--expect-head must be a 64-character hex SHA-256 entry hash');
       }
-      const reports =
-        flags.ledger !== undefined ? [auditFile(flags, expectHead)] : await auditDatabase(flags, expectHead);
+      const { reports, keyFindings } =
+        flags.ledger !== undefined
+          ? { reports: [auditFile(flags, expectHead)], keyFindings: undefined }
+          : await auditDatabase(flags, expectHead);
       const ok = reports.every((r) => r.ok);
       if (flags.json) {
         printJson({
@@ -54,9 +56,11 @@ export function register(program: Command): void {
           findings: reports.flatMap((r) => r.findings.map((f) => ({ ...f, federationId: r.federationId }))),
           sites: reports.flatMap((r) => r.sites.map((s) => ({ ...s, federationId: r.federationId }))),
           federations: reports,
+          ...(keyFindings ? { siteKeyFindings: keyFindings } : {}),
         });
       } else {
         for (const report of reports) printHuman(report);
+        if (keyFindings?.length) printKeyFindings(keyFindings);
         process.stdout.write(ok ? 'audit: all checks hold\n' : 'audit: FINDINGS (see above)\n');
       }
       if (!ok) process.exitCode = 1;
@@ -89,7 +93,24 @@ function auditFile(flags: AuditFlags, expectHead: string | undefined): AuditRepo
   return { ...report, federationId: parsed.federationId };
 }
 
-async function auditDatabase(flags: AuditFlags, expectHead: string | undefined): Promise<AuditReport[]> {
+/**
+ * A stored key that migration 0007 reported (site_key_findings). Printed beside the ledger audit, not counted in
+ * `ok`: it is about a key, not the ledger, and the aggregator logs the current check at every start.
+ */
+interface KeyFinding {
+  siteId: string;
+  name?: string;
+  federationId: string;
+  field: string;
+  code: string;
+  foundBy: string;
+  foundAt: string;
+}
+
+async function auditDatabase(
+  flags: AuditFlags,
+  expectHead: string | undefined,
+): Promise<{ reports: AuditReport[]; keyFindings: KeyFinding[] }> {
   const target = resolveDatabaseTarget(flags);
   if (target.dataDir !== undefined && !existsSync(target.dataDir)) {
     throw new CliError(`--data-dir: no data directory at '${target.dataDir}'`);
@@ -132,9 +153,29 @@ async function auditDatabase(flags: AuditFlags, expectHead: string | undefined):
         federationId: id,
       });
     }
-    return reports;
+    const keyFindings = (await siteKeys.recordedKeyFindings(flags.federation)).map((f) => ({
+      siteId: f.siteId,
+      ...(names.has(f.siteId) ? { name: names.get(f.siteId) } : {}),
+      federationId: f.federationId,
+      field: f.field,
+      code: f.code,
+      foundBy: f.foundBy,
+      foundAt: f.foundAt.toISOString(),
+    }));
+    return { reports, keyFindings };
   } finally {
     await database.close().catch(() => {});
+  }
+}
+
+function printKeyFindings(findings: readonly KeyFinding[]): void {
+  process.stdout.write(
+    `site keys: ${findings.length} stored key(s) failed the key checks when migration 0007 ran (never rewritten: re-enroll or revoke the site)\n`,
+  );
+  for (const f of findings) {
+    process.stdout.write(
+      `  KEY site ${f.name ? `${f.name} (${f.siteId})` : f.siteId} of federation ${f.federationId}: ${f.field} ${f.code} (${f.foundBy}, ${f.foundAt})\n`,
+    );
   }
 }
 
