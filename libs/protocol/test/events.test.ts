@@ -175,4 +175,46 @@ describe('socket parser', () => {
     expect(packet.data[1].advertisements[19].signature).toEqual(new Uint8Array(64).fill(21));
     expect(MAX_ATTACHMENTS).toBeGreaterThanOrEqual(3 * 1000);
   });
+
+  it('sends a packet’s binary fields packed in ONE frame and decodes the same packet (issue 20)', async () => {
+    const { concordSocketParser } = await import('../src/index.js');
+    const advertisements = Array.from({ length: 20 }, (_, i) => ({
+      clientId: `s${i}`,
+      encryptionPublicKey: new Uint8Array(32).fill(i),
+      signature: new Uint8Array(64 + (i % 3)).fill(i + 2), // lengths differ: the table must keep them apart
+    }));
+    const weights = new Float32Array([1.5, -2, 3]);
+    const data = ['secagg:key-roster', { advertisements, empty: new Uint8Array(0), weights: weights.buffer }];
+    const parts = new concordSocketParser.Encoder().encode({ type: 2, nsp: '/agents', data, id: 7 });
+    expect(parts).toHaveLength(2); // 41 binary fields, one frame (socket.io-parser alone: 42 frames)
+    expect(parts[0]).toMatch(/^51-\/agents,7\[/);
+    const decoder = new concordSocketParser.Decoder();
+    const decoded = new Promise<{ id: number; data: [string, Record<string, unknown>] }>((resolve) =>
+      decoder.on('decoded', resolve),
+    );
+    for (const part of parts) decoder.add(part);
+    const packet = await decoded;
+    expect(packet.id).toBe(7);
+    const got = packet.data[1] as { advertisements: typeof advertisements; empty: Uint8Array; weights: Uint8Array };
+    got.advertisements.forEach((a, i) => {
+      expect(new Uint8Array(a.encryptionPublicKey)).toEqual(advertisements[i].encryptionPublicKey);
+      expect(new Uint8Array(a.signature)).toEqual(advertisements[i].signature);
+    });
+    expect(got.empty).toHaveLength(0);
+    expect(new Float32Array(new Uint8Array(got.weights).buffer)).toEqual(weights);
+    // a packet without binary is socket.io-parser's, unchanged
+    expect(new concordSocketParser.Encoder().encode({ type: 2, nsp: '/agents', data: ['x', 1] })).toEqual([
+      '2/agents,["x",1]',
+    ]);
+  });
+
+  it('refuses a packed frame whose count or lengths do not match it', async () => {
+    const { packAttachments, unpackAttachments } = await import('../src/index.js');
+    const frame = packAttachments([new Uint8Array([1, 2]), new Uint8Array([3])]);
+    expect(unpackAttachments(frame)!.map((b) => [...b])).toEqual([[1, 2], [3]]);
+    expect(unpackAttachments(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]))).toBeUndefined(); // no magic: not packed
+    expect(() => unpackAttachments(frame.subarray(0, frame.length - 1))).toThrow(/truncated/);
+    expect(() => unpackAttachments(Buffer.concat([frame, Buffer.from([0])]))).toThrow(/trailing/);
+    expect(() => unpackAttachments(frame, 1)).toThrow(/count/);
+  });
 });

@@ -25,7 +25,7 @@ export {
 } from './prg.js';
 export type { RandomBytes } from './guards.js';
 export * from './encoding.js';
-export { packWords, unpackWords, centreModulo } from './packing.js';
+export { addPackedWords, packWords, unpackWords, centreModulo } from './packing.js';
 export * from './ddg.js';
 export { encodeSiteSum, type SiteSumEncoding } from './site-sum.js';
 export { deriveRoundSeeds } from './seeds.js';

@@ -34,7 +34,7 @@ import { requireFinite } from './guards.js';
 import { derivePairKey } from './kdf.js';
 import { X25519Secret, checkPeerKey, ed25519Verify } from './keys.js';
 import { signedAdvertise, signedMaskedInput, signedShareKeys, signedSurvivors, signedUnmask } from './messages.js';
-import { centreModulo, unpackWords } from './packing.js';
+import { addPackedWords, centreModulo, unpackWords } from './packing.js';
 import { applyMasks, defaultMaskExpander, type MaskExpander, type MaskJob } from './prg.js';
 import { shamirCombine } from './shamir.js';
 import { bytesEqual, bytesToWords, wipe } from './transcript.js';
@@ -355,16 +355,16 @@ export class SecAggServer {
     );
     const bytes = msg.maskedInput;
     // The first input is copied (the accumulator must not alias the transport's buffer); later 32-bit ones are read
-    // in place when 4-byte aligned on a little-endian host. Packed words (b < 32) are unpacked (checked) first.
-    // Summing mod 2^32 is summing mod 2^b too (2^b divides 2^32); the result is reduced once, after unmasking.
-    const words =
-      bits < 32
-        ? unpackWords(bytes, bits, vectorLength)
-        : !this.accumulator || bytes.byteOffset % 4 !== 0 || !LITTLE_ENDIAN
+    // in place when 4-byte aligned on a little-endian host. Packed words (b < 32) are added straight from the bytes
+    // (checked first; no per-input array). Summing mod 2^32 is summing mod 2^b too (2^b divides 2^32); the result
+    // is reduced once, after unmasking.
+    if (!this.accumulator) this.accumulator = unpackWords(bytes, bits, vectorLength);
+    else if (bits < 32) addPackedWords(this.accumulator, bytes, bits);
+    else {
+      const words =
+        bytes.byteOffset % 4 !== 0 || !LITTLE_ENDIAN
           ? bytesToWords(bytes)
           : new Uint32Array(bytes.buffer, bytes.byteOffset, vectorLength);
-    if (!this.accumulator) this.accumulator = words;
-    else {
       const acc = this.accumulator;
       for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] + words[i]) >>> 0;
     }

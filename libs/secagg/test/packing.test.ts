@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { centreModulo, packWords, SecAggError, unpackWords } from '../src/index.js';
+import { addPackedWords, centreModulo, packWords, SecAggError, unpackWords } from '../src/index.js';
 import { makeConfig, makeIdentities, plainSum, randomInputs, runRound } from './harness.js';
 
 const words = (bits: number, maxLength = 70) =>
@@ -19,6 +19,26 @@ describe('packing b-bit words (issue 20)', () => {
       ),
       { numRuns: 300, seed: 20 },
     );
+  });
+
+  it('property: adding packed words into an accumulator is adding the unpacked words mod 2^32', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 32 }).chain((bits) => fc.tuple(fc.constant(bits), words(bits, 200))),
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        ([bits, w], start) => {
+          const acc = new Uint32Array(w.length).fill(start);
+          const expected = acc.map((a, i) => (a + w[i]) >>> 0);
+          expect(addPackedWords(acc, packWords(w, bits), bits)).toEqual(expected);
+        },
+      ),
+      { numRuns: 300, seed: 21 },
+    );
+    const acc = new Uint32Array(3).fill(9);
+    const padded = packWords(Uint32Array.from([5, 6, 7]), 5);
+    padded[1] |= 0x80;
+    expect(() => addPackedWords(acc, padded, 5)).toThrow(expect.objectContaining({ code: 'E_BAD_MESSAGE' }));
+    expect([...acc]).toEqual([9, 9, 9]); // nothing added
   });
 
   it('packs only the low b bits (a 32-bit masked word reduced mod 2^b)', () => {
