@@ -28,9 +28,9 @@ import {
 import { serverConfigSchema } from '../../apps/aggregator/src/config/config.schema.js';
 import { AgentConnectionsRepository } from '../../apps/aggregator/src/repositories/agent-connections.repository.js';
 import { FederationRepository } from '../../apps/aggregator/src/repositories/federation.repository.js';
-import type { Database } from '../../apps/aggregator/src/db/client.js';
-import { openMigratedDatabase, startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
+import { startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
 import { EnrollmentService } from '../../apps/aggregator/src/services/enrollment.service.js';
+import { openTestPglite, type TestDatabase } from '../support/databases.js';
 
 const settings = {
   model: { inputSize: 4, layers: [{ units: 3, activation: 'none' }], loss: 'softmax-cross-entropy' },
@@ -99,7 +99,7 @@ function answerable(siteId: string): unknown[] {
 type Outcome = { kind: 'answered'; reply: unknown } | { kind: 'closed' } | { kind: 'no answer' };
 
 let server: RunningServer;
-let database: Database;
+let database: TestDatabase;
 let keyDir: string;
 let federationId: string;
 const sockets: Socket[] = [];
@@ -110,7 +110,7 @@ beforeAll(async () => {
   process.on('uncaughtException', onUnhandled);
   process.on('unhandledRejection', onUnhandled);
   keyDir = mkdtempSync(join(tmpdir(), 'concord-socket-fuzz-'));
-  database = await openMigratedDatabase({ dataDir: 'memory' });
+  database = await openTestPglite(); // from the migrated template: seconds faster than migrating afresh
   server = await startServer({
     config: serverConfigSchema.parse({
       port: 0,
@@ -132,6 +132,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of sockets) s.close();
   await server?.close();
+  await database?.dispose();
   rmSync(keyDir, { recursive: true, force: true });
   process.off('uncaughtException', onUnhandled);
   process.off('unhandledRejection', onUnhandled);
@@ -185,7 +186,7 @@ async function authenticate(socket: Socket, siteId: string, seed: Uint8Array): P
 }
 
 /** Sends one event (with an ack unless `ack` is false) and says what became of it. */
-function probe(socket: Socket, event: string, payload: unknown, ack = true, waitMs = 1500): Promise<Outcome> {
+function probe(socket: Socket, event: string, payload: unknown, ack = true, waitMs = 5000): Promise<Outcome> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => done({ kind: 'no answer' }), waitMs);
     const onClose = () => done({ kind: 'closed' });
