@@ -29,6 +29,7 @@ import {
   type ResolvedTrainingPlan,
 } from '@concord/fedopt';
 import { type FederationSpec } from '@concord/protocol';
+import { keptCount, sharedCoordinates, topCoordinates, type Sparsifier } from './sparsify.js';
 
 export interface HarnessResult {
   accuracy: number;
@@ -89,6 +90,8 @@ export async function runHarness(
     clamp?: number;
     /** b: the sites' words are summed mod 2^b and decoded centred, as SecAgg+ sums them (default 32) */
     modulusBits?: number;
+    /** local / none modes: send only some coordinates (bench/federation/sparsify.ts) */
+    sparsify?: Sparsifier;
   },
 ): Promise<HarnessResult> {
   const started = performance.now();
@@ -117,6 +120,82 @@ export async function runHarness(
   const emaDecay = Number(process.env.CONCORD_EMA ?? 0);
   let ema: Float32Array | undefined;
   const threads = 1;
+  const sparsify = o.sparsify;
+  if (sparsify && plan.privacy.mode === 'distributed') throw new Error('sparsify: local and none modes only');
+  const kept = sparsify ? keptCount(sparsify.fraction, p) : p;
+  // top-k's error feedback: what each site did not send yet
+  const residuals = sparsify?.kind === 'top-k' ? shards.map(() => new Float32Array(p)) : [];
+
+  /** One site's local training of a round (local DP-SGD or plain SGD), as the agent runs it. */
+  const siteDelta = async (round: number, s: number): Promise<Float32Array> => {
+    const shard = shards[s];
+    const privacy =
+      plan.privacy.mode === 'local'
+        ? {
+            mode: 'dp' as const,
+            sampleRate: plan.privacy.sampleRate,
+            noiseMultiplier: plan.privacy.noiseMultiplier,
+            clipNorm: plan.privacy.clipNorm,
+          }
+        : plan.privacy.mode === 'none'
+          ? { mode: 'none' as const, batchSize: plan.privacy.batchSize }
+          : undefined;
+    if (!privacy) throw new Error('unreachable');
+    const steps = plan.privacy.mode === 'distributed' ? 1 : plan.privacy.localSteps;
+    const { delta } = await trainLocal({
+      spec: model,
+      weights,
+      features: shard.features,
+      labels: shard.labels,
+      steps,
+      learningRate: plan.local.learningRate,
+      momentum: plan.local.momentum,
+      proximalMu: plan.local.proximalMu,
+      classWeight: plan.local.classWeight,
+      privacy,
+      seed: seedBytes('site', seed, round, s),
+      threads,
+    });
+    return delta;
+  };
+
+  /**
+   * A sparsified round. shared-seed: the round's k coordinates, the sites' fixed-point words of them summed mod 2^b
+   * as SecAgg+ would, scattered back. top-k: each site's k largest of (delta + residual), sent as float32 values
+   * with their indices (no SecAgg), averaged by the server; the rest stays in the site's residual.
+   */
+  const sparseRound = async (sp: Sparsifier, round: number, update: Float32Array): Promise<void> => {
+    if (sp.kind === 'shared-seed') {
+      const coords = sharedCoordinates(`round/${seed}/${round}`, p, kept);
+      const acc = new Uint32Array(kept);
+      for (let s = 0; s < shards.length; s++) {
+        const delta = await siteDelta(round, s);
+        const chosen = new Float32Array(kept);
+        for (let j = 0; j < kept; j++) chosen[j] = delta[coords[j]];
+        const words = await quantize(chosen, {
+          clip: plan.encoding.clip,
+          scaleBits: plan.encoding.scaleBits,
+          seed: seedBytes('q', seed, round, s),
+        });
+        for (let j = 0; j < kept; j++) acc[j] = (acc[j] + words[j]) >>> 0;
+      }
+      centreModulo(acc, o.modulusBits ?? 32);
+      const factor = (2 ** -plan.encoding.scaleBits / shards.length) * (sp.rescale ? p / kept : 1);
+      for (let j = 0; j < kept; j++) update[coords[j]] = (acc[j] | 0) * factor;
+      return;
+    }
+    const sum = new Float64Array(p);
+    for (let s = 0; s < shards.length; s++) {
+      const delta = await siteDelta(round, s);
+      const residual = residuals[s];
+      for (let i = 0; i < p; i++) residual[i] += delta[i];
+      for (const i of topCoordinates(residual, kept)) {
+        sum[i] += residual[i];
+        residual[i] = 0;
+      }
+    }
+    for (let i = 0; i < p; i++) update[i] = sum[i] / shards.length;
+  };
 
   for (let round = 1; round <= plan.rounds; round++) {
     const update = new Float32Array(p);
@@ -159,6 +238,8 @@ export async function runHarness(
       for (let i = 0; i <= p; i++) sum[i] = acc[i] | 0;
       const noisyBatch = Math.max(1, sum[p] / scale / d.countWeight);
       for (let i = 0; i < p; i++) update[i] = -sum[i] / scale / noisyBatch;
+    } else if (sparsify) {
+      await sparseRound(sparsify, round, update);
     } else {
       const acc = new Uint32Array(p);
       for (let s = 0; s < shards.length; s++) {
