@@ -17,7 +17,8 @@ export interface SiteKeyFinding {
 /**
  * The enrolled sites whose stored keys would be refused today (encoding, point checks, or an X25519 key shared with
  * another site). It only reports: rewriting a key would change what the site signed with, and a refused identity key
- * already cannot authenticate (auth:hello checks it), so the operator re-enrolls or revokes the site.
+ * already cannot authenticate (auth:hello checks it), so the operator re-enrolls or revokes the site. Migration 0007
+ * recorded, once, the part of these checks SQL can do (site_key_findings); this one adds full point decoding.
  */
 export function findBadSiteKeys(rows: readonly StoredSiteKeys[]): SiteKeyFinding[] {
   const findings: SiteKeyFinding[] = [];
