@@ -176,8 +176,8 @@ describe('socket parser', () => {
     expect(MAX_ATTACHMENTS).toBeGreaterThanOrEqual(3 * 1000);
   });
 
-  it('sends a packet’s binary fields packed in ONE frame and decodes the same packet (issue 20)', async () => {
-    const { concordSocketParser } = await import('../src/index.js');
+  it('sends a packet with binary fields as ONE frame and decodes the same packet (issue 20)', async () => {
+    const { concordSocketParser, unpackPacket } = await import('../src/index.js');
     const advertisements = Array.from({ length: 20 }, (_, i) => ({
       clientId: `s${i}`,
       encryptionPublicKey: new Uint8Array(32).fill(i),
@@ -186,8 +186,8 @@ describe('socket parser', () => {
     const weights = new Float32Array([1.5, -2, 3]);
     const data = ['secagg:key-roster', { advertisements, empty: new Uint8Array(0), weights: weights.buffer }];
     const parts = new concordSocketParser.Encoder().encode({ type: 2, nsp: '/agents', data, id: 7 });
-    expect(parts).toHaveLength(2); // 41 binary fields, one frame (socket.io-parser alone: 42 frames)
-    expect(parts[0]).toMatch(/^51-\/agents,7\[/);
+    expect(parts).toHaveLength(1); // 42 binary fields, one frame (socket.io-parser alone: 43 frames)
+    expect(unpackPacket(parts[0])!.header).toMatch(/^542-\/agents,7\[/);
     const decoder = new concordSocketParser.Decoder();
     const decoded = new Promise<{ id: number; data: [string, Record<string, unknown>] }>((resolve) =>
       decoder.on('decoded', resolve),
@@ -208,13 +208,18 @@ describe('socket parser', () => {
     ]);
   });
 
-  it('refuses a packed frame whose count or lengths do not match it', async () => {
-    const { packAttachments, unpackAttachments } = await import('../src/index.js');
-    const frame = packAttachments([new Uint8Array([1, 2]), new Uint8Array([3])]);
-    expect(unpackAttachments(frame)!.map((b) => [...b])).toEqual([[1, 2], [3]]);
-    expect(unpackAttachments(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]))).toBeUndefined(); // no magic: not packed
-    expect(() => unpackAttachments(frame.subarray(0, frame.length - 1))).toThrow(/truncated/);
-    expect(() => unpackAttachments(Buffer.concat([frame, Buffer.from([0])]))).toThrow(/trailing/);
-    expect(() => unpackAttachments(frame, 1)).toThrow(/count/);
+  it('refuses a packed frame whose count, lengths or header do not match it', async () => {
+    const { concordSocketParser, packPacket, unpackPacket } = await import('../src/index.js');
+    const frame = packPacket('52-["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]', [
+      new Uint8Array([1, 2]),
+      new Uint8Array([3]),
+    ]);
+    expect(unpackPacket(frame)!.buffers.map((b) => [...b])).toEqual([[1, 2], [3]]);
+    expect(unpackPacket(new Uint8Array(16))).toBeUndefined(); // no magic: a stock attachment
+    expect(() => unpackPacket(frame.subarray(0, frame.length - 1))).toThrow(/truncated/);
+    expect(() => unpackPacket(Buffer.concat([frame, Buffer.from([0])]))).toThrow(/trailing/);
+    expect(() => unpackPacket(frame, 1)).toThrow(/count/);
+    const lying = packPacket('53-["e"]', [new Uint8Array([1]), new Uint8Array([2])]); // declares 3, carries 2
+    expect(() => new concordSocketParser.Decoder().add(lying)).toThrow(/attachments/);
   });
 });
