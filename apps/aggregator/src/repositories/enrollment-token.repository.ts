@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNotNull, isNull, lte, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db, Executor } from '../db/client.js';
 import { enrollmentTokens, type EnrollmentToken } from '../db/schema/enrollment-tokens.js';
 import { countOf, paged, type Page } from './paging.js';
@@ -24,24 +24,44 @@ export class EnrollmentTokenRepository {
     }
   }
 
-  /** The token with this hash, its row locked until `tx` ends (so two concurrent uses cannot both spend it). */
-  async lockByHash(tx: Executor, tokenHash: string): Promise<EnrollmentToken | undefined> {
-    const [token] = await tx
+  /**
+   * The tokens with these hashes, by hash, their rows locked until `tx` ends (so two concurrent uses cannot both
+   * spend one). One statement for a whole batch of enrollments.
+   */
+  async lockByHashes(tx: Executor, tokenHashes: readonly string[]): Promise<Map<string, EnrollmentToken>> {
+    if (tokenHashes.length === 0) return new Map();
+    const rows = await tx
       .select()
       .from(enrollmentTokens)
-      .where(eq(enrollmentTokens.tokenHash, tokenHash))
+      .where(inArray(enrollmentTokens.tokenHash, [...new Set(tokenHashes)]))
       .for('update');
-    return token;
+    return new Map(rows.map((row) => [row.tokenHash, row]));
   }
 
-  /** Marks an unused token used by `siteId`; false when it was spent already. */
-  async markUsed(tx: Executor, tokenId: string, siteId: string, now: Date): Promise<boolean> {
-    const spent = await tx
+  /**
+   * Marks unused tokens used, each by its site, in one statement; the number of tokens it marked (fewer than asked:
+   * one was spent already).
+   */
+  async markUsed(tx: Executor, spent: readonly { tokenId: string; siteId: string }[], now: Date): Promise<number> {
+    if (spent.length === 0) return 0;
+    const bySite = sql.join(
+      spent.map((s) => sql`when ${s.tokenId}::uuid then ${s.siteId}::uuid`),
+      sql` `,
+    );
+    const marked = await tx
       .update(enrollmentTokens)
-      .set({ usedAt: now, usedBySiteId: siteId })
-      .where(and(eq(enrollmentTokens.id, tokenId), isNull(enrollmentTokens.usedAt)))
+      .set({ usedAt: now, usedBySiteId: sql`case ${enrollmentTokens.id} ${bySite} end` })
+      .where(
+        and(
+          inArray(
+            enrollmentTokens.id,
+            spent.map((s) => s.tokenId),
+          ),
+          isNull(enrollmentTokens.usedAt),
+        ),
+      )
       .returning({ id: enrollmentTokens.id });
-    return spent.length === 1;
+    return marked.length;
   }
 
   listTokens(federationId: string, filter: { state?: TokenState }, now: Date, page: Page) {

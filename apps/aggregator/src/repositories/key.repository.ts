@@ -23,6 +23,8 @@ export const SIGNING_KEY_FILE = 'aggregator-ed25519.key';
 export class KeyRepository {
   private seed?: Uint8Array;
   private publicKeyCache?: string;
+  /** the key imported once: importing it per signature cost ~1 ms of the server's thread per authentication */
+  private signingKey?: KeyObject;
 
   constructor(private readonly keyDir: string) {}
 
@@ -33,7 +35,8 @@ export class KeyRepository {
   }
 
   sign(domain: SigningDomain, value: unknown): string {
-    return signValue(domain, value, this.load());
+    this.signingKey ??= this.signingKeyObject();
+    return signValue(domain, value, this.signingKey);
   }
 
   /** The signing key as a KeyObject, for libraries that sign themselves (watermark ownership certificates). */

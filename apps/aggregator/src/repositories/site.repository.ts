@@ -4,6 +4,15 @@ import { siteKeyFindings, type SiteKeyFindingRow } from '../db/schema/site-key-f
 import { sites, type Site } from '../db/schema/sites.js';
 import { countOf, paged, type Page, type Paged } from './paging.js';
 
+/** Keys and names enrolled sites already hold (SiteRepository.takenBy); names as siteNameKey(federationId, name). */
+export interface TakenKeys {
+  identityKeys: Set<string>;
+  agreementKeys: Set<string>;
+  names: Set<string>;
+}
+
+export const siteNameKey = (federationId: string, name: string) => `${federationId}/${name}`;
+
 /** What a site enrolls with (keys in their one canonical encoding, checked by the caller). */
 export interface NewSite {
   identityPublicKey: string;
@@ -79,47 +88,60 @@ export class SiteRepository {
   }
 
   /**
-   * Which enrolled site (of any federation) already holds this identity or key-agreement key, or (in `federationId`)
-   * this name. Keys arrive in their one canonical encoding (checked by the caller): equal strings are equal bytes.
+   * Which of these keys and names enrolled sites already hold: identity and key-agreement keys of any federation,
+   * names within their federation (as `federationId/name`). Keys arrive in their one canonical encoding (checked by
+   * the caller): equal strings are equal bytes. Three statements for a whole batch of enrollments.
    */
-  async conflictOf(
+  async takenBy(
     executor: Executor,
-    federationId: string,
-    site: NewSite,
-  ): Promise<'duplicate-key' | 'duplicate-agreement-key' | 'duplicate-name' | undefined> {
-    const [existing] = await executor
-      .select({ id: sites.id })
+    candidates: readonly { federationId: string; site: NewSite }[],
+  ): Promise<TakenKeys> {
+    const taken: TakenKeys = { identityKeys: new Set(), agreementKeys: new Set(), names: new Set() };
+    if (candidates.length === 0) return taken;
+    const identity = await executor
+      .select({ key: sites.identityPublicKey })
       .from(sites)
-      .where(eq(sites.identityPublicKey, site.identityPublicKey));
-    if (existing) return 'duplicate-key';
-    const [sameAgreementKey] = await executor
-      .select({ id: sites.id })
+      .where(inArray(sites.identityPublicKey, [...new Set(candidates.map((c) => c.site.identityPublicKey))]));
+    identity.forEach((r) => taken.identityKeys.add(r.key));
+    const agreement = await executor
+      .select({ key: sites.keyAgreementPublicKey })
       .from(sites)
-      .where(eq(sites.keyAgreementPublicKey, site.keyAgreementPublicKey));
-    if (sameAgreementKey) return 'duplicate-agreement-key';
-    if (site.name !== undefined) {
-      const [sameName] = await executor
-        .select({ id: sites.id })
+      .where(inArray(sites.keyAgreementPublicKey, [...new Set(candidates.map((c) => c.site.keyAgreementPublicKey))]));
+    agreement.forEach((r) => taken.agreementKeys.add(r.key));
+    const named = candidates.filter((c) => c.site.name !== undefined);
+    for (const federationId of new Set(named.map((c) => c.federationId))) {
+      const names = named.filter((c) => c.federationId === federationId).map((c) => c.site.name!);
+      const rows = await executor
+        .select({ name: sites.name })
         .from(sites)
-        .where(and(eq(sites.federationId, federationId), eq(sites.name, site.name)));
-      if (sameName) return 'duplicate-name';
+        .where(and(eq(sites.federationId, federationId), inArray(sites.name, [...new Set(names)])));
+      rows.forEach((r) => taken.names.add(siteNameKey(federationId, r.name)));
     }
-    return undefined;
+    return taken;
   }
 
-  async insert(executor: Executor, federationId: string, site: NewSite & { name: string }): Promise<Site> {
-    const [created] = await executor
+  /** New sites, in one statement; the rows in the order given. */
+  async insertMany(
+    executor: Executor,
+    rows: readonly { federationId: string; site: NewSite & { name: string } }[],
+  ): Promise<Site[]> {
+    if (rows.length === 0) return [];
+    const created = await executor
       .insert(sites)
-      .values({
-        federationId,
-        name: site.name,
-        identityPublicKey: site.identityPublicKey,
-        keyAgreementPublicKey: site.keyAgreementPublicKey,
-        capEpsilon: site.capEpsilon,
-        capDelta: site.capDelta,
-      })
+      .values(
+        rows.map(({ federationId, site }) => ({
+          federationId,
+          name: site.name,
+          identityPublicKey: site.identityPublicKey,
+          keyAgreementPublicKey: site.keyAgreementPublicKey,
+          capEpsilon: site.capEpsilon,
+          capDelta: site.capDelta,
+        })),
+      )
       .returning();
-    return created;
+    // RETURNING follows the VALUES order in practice, but nothing promises it: match the rows by their unique key
+    const byKey = new Map(created.map((site) => [site.identityPublicKey, site]));
+    return rows.map(({ site }) => byKey.get(site.identityPublicKey)!);
   }
 
   listSites(federationId: string, filter: { status?: Site['status'] }, page: Page): Promise<Paged<Site>> {

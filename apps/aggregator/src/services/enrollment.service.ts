@@ -20,20 +20,30 @@ import type { Site } from '../db/schema/sites.js';
 import type { EnrollmentTokenRepository } from '../repositories/enrollment-token.repository.js';
 import type { FederationRepository } from '../repositories/federation.repository.js';
 import type { KeyRepository } from '../repositories/key.repository.js';
-import type { NewSite, SiteRepository } from '../repositories/site.repository.js';
+import { siteNameKey, type NewSite, type SiteRepository, type TakenKeys } from '../repositories/site.repository.js';
 
 /** What enrollment reads and writes: the token, the federation and the new site commit in one transaction. */
 export interface EnrollmentDeps {
   db: Pick<Db, 'transaction'>;
   federations: Pick<FederationRepository, 'get'>;
-  sites: Pick<SiteRepository, 'conflictOf' | 'insert'>;
-  tokens: Pick<EnrollmentTokenRepository, 'addToken' | 'addTokens' | 'lockByHash' | 'markUsed'>;
+  sites: Pick<SiteRepository, 'takenBy' | 'insertMany'>;
+  tokens: Pick<EnrollmentTokenRepository, 'addToken' | 'addTokens' | 'lockByHashes' | 'markUsed'>;
 }
 
 type EnrollOutcome =
   | { site: Site }
   | { refused: 'unknown' | 'expired' | 'used' | 'duplicate-key' | 'duplicate-agreement-key' | 'duplicate-name' }
   | { refused: 'federation'; reason: string };
+
+/** An enrollment request that passed the message and key checks: what the transaction needs of it. */
+interface CheckedEnrollment {
+  tokenHash: string;
+  site: NewSite;
+  cap: { epsilon: number; delta: number };
+}
+
+/** Most enrollments enrollMany takes at once (one transaction, a few statements of this many rows). */
+export const MAX_ENROLL_BATCH = 500;
 
 export type EnrollmentErrorCode =
   | 'E_BAD_MESSAGE'
@@ -68,6 +78,63 @@ function checkKeys(ed25519PublicKey: string, x25519PublicKey: string): void {
   } catch (error) {
     if (error instanceof PublicKeyError) throw new EnrollmentError(error.code, error.message, 400);
     throw error;
+  }
+}
+
+/**
+ * The message and key checks of one enrollment request (before any token or database work).
+ * @throws EnrollmentError E_BAD_MESSAGE, or the key's code (E_KEY_ENCODING, E_KEY_NONCANONICAL, ...), status 400.
+ */
+function checkEnrollment(body: unknown): CheckedEnrollment {
+  const parsed = EnrollRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ');
+    throw new EnrollmentError('E_BAD_MESSAGE', `invalid enrollment request (${fields})`, 400);
+  }
+  const { token, ed25519PublicKey, x25519PublicKey, cap, name } = parsed.data;
+  checkKeys(ed25519PublicKey, x25519PublicKey);
+  return {
+    tokenHash: hashToken(token),
+    cap,
+    site: {
+      identityPublicKey: ed25519PublicKey,
+      keyAgreementPublicKey: x25519PublicKey,
+      capEpsilon: cap.epsilon,
+      capDelta: cap.delta,
+      name,
+    },
+  };
+}
+
+/** Which of a site's keys or its name is taken already (in that order of precedence); undefined when none. */
+function conflictOf(
+  taken: TakenKeys,
+  federationId: string,
+  site: NewSite,
+): 'duplicate-key' | 'duplicate-agreement-key' | 'duplicate-name' | undefined {
+  if (taken.identityKeys.has(site.identityPublicKey)) return 'duplicate-key';
+  if (taken.agreementKeys.has(site.keyAgreementPublicKey)) return 'duplicate-agreement-key';
+  if (site.name !== undefined && taken.names.has(siteNameKey(federationId, site.name))) return 'duplicate-name';
+  return undefined;
+}
+
+/** The coded error (and HTTP status) for a refused enrollment. */
+function refusal(outcome: Exclude<EnrollOutcome, { site: Site }>): EnrollmentError {
+  switch (outcome.refused) {
+    case 'federation':
+      return new EnrollmentError('E_CAP_TOO_LOW', outcome.reason, 422);
+    case 'unknown':
+      return new EnrollmentError('E_BAD_TOKEN', 'enrollment token is not valid', 401);
+    case 'expired':
+      return new EnrollmentError('E_TOKEN_EXPIRED', 'enrollment token has expired', 401);
+    case 'used':
+      return new EnrollmentError('E_TOKEN_USED', 'enrollment token was already used', 401);
+    case 'duplicate-key':
+      return new EnrollmentError('E_DUPLICATE_KEY', 'this identity key is already enrolled', 409);
+    case 'duplicate-agreement-key':
+      return new EnrollmentError('E_DUPLICATE_KEY', 'this key-agreement (X25519) key is already enrolled', 409);
+    case 'duplicate-name':
+      return new EnrollmentError('E_DUPLICATE_NAME', 'a site of this federation already has this name', 409);
   }
 }
 
@@ -136,81 +203,119 @@ export class EnrollmentService {
     return tokens;
   }
 
+  /** POST /api/enroll: one enrollment, exactly enrollMany's checks and answers for a batch of one. */
   async enroll(body: unknown): Promise<EnrollResponse> {
-    const parsed = EnrollRequestSchema.safeParse(body);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ');
-      throw new EnrollmentError('E_BAD_MESSAGE', `invalid enrollment request (${fields})`, 400);
-    }
-    const { token, ed25519PublicKey, x25519PublicKey, cap, name } = parsed.data;
-    checkKeys(ed25519PublicKey, x25519PublicKey);
-    const outcome = await this.enrollWithToken(
-      hashToken(token),
-      this.clock(),
-      {
-        identityPublicKey: ed25519PublicKey,
-        keyAgreementPublicKey: x25519PublicKey,
-        capEpsilon: cap.epsilon,
-        capDelta: cap.delta,
-        name,
-      },
-      (federation) => capTooLow(federation.spec, cap),
-    );
-    if ('refused' in outcome) {
-      switch (outcome.refused) {
-        case 'federation':
-          throw new EnrollmentError('E_CAP_TOO_LOW', outcome.reason, 422);
-        case 'unknown':
-          throw new EnrollmentError('E_BAD_TOKEN', 'enrollment token is not valid', 401);
-        case 'expired':
-          throw new EnrollmentError('E_TOKEN_EXPIRED', 'enrollment token has expired', 401);
-        case 'used':
-          throw new EnrollmentError('E_TOKEN_USED', 'enrollment token was already used', 401);
-        case 'duplicate-key':
-          throw new EnrollmentError('E_DUPLICATE_KEY', 'this identity key is already enrolled', 409);
-        case 'duplicate-agreement-key':
-          throw new EnrollmentError('E_DUPLICATE_KEY', 'this key-agreement (X25519) key is already enrolled', 409);
-        case 'duplicate-name':
-          throw new EnrollmentError('E_DUPLICATE_NAME', 'a site of this federation already has this name', 409);
-      }
-    }
-    return {
-      siteId: outcome.site.id,
-      federationId: outcome.site.federationId,
-      serverPublicKey: this.keys.publicKey,
-      ...(await this.siteSpec(outcome.site.federationId)),
-    };
+    const [outcome] = await this.enrollMany([body]);
+    if (outcome instanceof EnrollmentError) throw outcome;
+    return outcome;
   }
 
   /**
-   * Spends the token with this hash and enrolls the site, in one transaction (the token row is locked, so two
-   * concurrent uses cannot both succeed). Returns a reason instead of a site when the token cannot be used;
-   * `refuse` (why this site's federation refuses it, checked before anything is written) undefined: accepted.
+   * Enrolls many sites in one transaction (`concord simulate`'s virtual agents, in-process: no network route calls
+   * it). Each body gets exactly what POST /api/enroll does to one (enroll is this for a batch of one): the same
+   * message and key checks, the same token rules (each token spent once, by the first request holding it), the
+   * same federation cap check and duplicate checks (against the enrolled sites and the batch's earlier requests),
+   * and the same answer or EnrollmentError, in the order given. A request's refusal does not affect the others.
+   * @throws RangeError for more than MAX_ENROLL_BATCH bodies.
    */
-  private enrollWithToken(
-    tokenHash: string,
-    now: Date,
-    site: NewSite,
-    refuse: (federation: Federation) => string | undefined,
-  ): Promise<EnrollOutcome> {
+  async enrollMany(bodies: readonly unknown[]): Promise<(EnrollResponse | EnrollmentError)[]> {
+    if (bodies.length > MAX_ENROLL_BATCH)
+      throw new RangeError(`enrollMany: at most ${MAX_ENROLL_BATCH} enrollments at once, got ${bodies.length}`);
+    const results: (EnrollResponse | EnrollmentError | undefined)[] = new Array(bodies.length);
+    const checked: (CheckedEnrollment & { at: number })[] = [];
+    bodies.forEach((body, at) => {
+      try {
+        checked.push({ at, ...checkEnrollment(body) });
+      } catch (error) {
+        if (!(error instanceof EnrollmentError)) throw error;
+        results[at] = error;
+      }
+    });
+    const outcomes = await this.enrollWithTokens(checked, this.clock());
+    const specs = new Map<string, Awaited<ReturnType<EnrollmentService['siteSpec']>>>();
+    for (const [k, outcome] of outcomes.entries()) {
+      const { at } = checked[k];
+      if ('refused' in outcome) {
+        results[at] = refusal(outcome);
+        continue;
+      }
+      const { federationId } = outcome.site;
+      if (!specs.has(federationId)) specs.set(federationId, await this.siteSpec(federationId));
+      results[at] = {
+        siteId: outcome.site.id,
+        federationId,
+        serverPublicKey: this.keys.publicKey,
+        ...specs.get(federationId),
+      };
+    }
+    return results as (EnrollResponse | EnrollmentError)[];
+  }
+
+  /**
+   * Spends each request's token and enrolls its site, all in one transaction (the token rows are locked, so two
+   * concurrent uses cannot both succeed). Returns, per request in order, its site or why it was refused: the token
+   * is unknown, spent (also by an earlier request of the batch) or expired; its federation refuses the cap
+   * (capTooLow, checked before anything is written); or its keys or name are taken, by an enrolled site or by an
+   * earlier request of the batch.
+   */
+  private enrollWithTokens(requests: readonly CheckedEnrollment[], now: Date): Promise<EnrollOutcome[]> {
     const { db, federations, sites, tokens } = this.deps;
-    return db.transaction(async (tx): Promise<EnrollOutcome> => {
-      const token = await tokens.lockByHash(tx, tokenHash);
-      if (!token) return { refused: 'unknown' };
-      if (token.usedAt) return { refused: 'used' };
-      if (token.expiresAt.getTime() <= now.getTime()) return { refused: 'expired' };
-      const federation = await federations.get(token.federationId, tx);
-      const reason = federation ? refuse(federation) : undefined;
-      if (reason !== undefined) return { refused: 'federation', reason };
-      const conflict = await sites.conflictOf(tx, token.federationId, site);
-      if (conflict) return { refused: conflict };
-      const created = await sites.insert(tx, token.federationId, {
-        ...site,
-        name: site.name ?? `site-${token.id.slice(0, 8)}`,
-      });
-      if (!(await tokens.markUsed(tx, token.id, created.id, now)))
-        throw new Error('enrollment token was spent concurrently');
-      return { site: created };
+    if (requests.length === 0) return Promise.resolve([]);
+    return db.transaction(async (tx): Promise<EnrollOutcome[]> => {
+      const locked = await tokens.lockByHashes(
+        tx,
+        requests.map((r) => r.tokenHash),
+      );
+      const outcomes: (EnrollOutcome | undefined)[] = new Array(requests.length);
+      const candidates: { k: number; federationId: string; tokenId: string; site: NewSite }[] = [];
+      for (const [k, request] of requests.entries()) {
+        const token = locked.get(request.tokenHash);
+        if (!token) outcomes[k] = { refused: 'unknown' };
+        else if (token.usedAt) outcomes[k] = { refused: 'used' };
+        else if (token.expiresAt.getTime() <= now.getTime()) outcomes[k] = { refused: 'expired' };
+        else candidates.push({ k, federationId: token.federationId, tokenId: token.id, site: request.site });
+      }
+      // in request order, as if each ran alone after the ones before it: a token an earlier request spent is used;
+      // keys and names are checked against the enrolled sites and the batch's requests accepted before this one
+      const taken = await sites.takenBy(tx, candidates);
+      const federationsById = new Map<string, Federation | undefined>();
+      const spent = new Set<string>();
+      const accepted: ((typeof candidates)[number] & { site: NewSite & { name: string } })[] = [];
+      for (const candidate of candidates) {
+        const { k, site, federationId, tokenId } = candidate;
+        if (spent.has(tokenId)) {
+          outcomes[k] = { refused: 'used' };
+          continue;
+        }
+        if (!federationsById.has(federationId))
+          federationsById.set(federationId, await federations.get(federationId, tx));
+        const federation = federationsById.get(federationId);
+        const reason = federation ? capTooLow(federation.spec, requests[k].cap) : undefined;
+        if (reason !== undefined) {
+          outcomes[k] = { refused: 'federation', reason };
+          continue;
+        }
+        const conflict = conflictOf(taken, federationId, site);
+        if (conflict) {
+          outcomes[k] = { refused: conflict };
+          continue;
+        }
+        const name = site.name ?? `site-${tokenId.slice(0, 8)}`;
+        spent.add(tokenId);
+        taken.identityKeys.add(site.identityPublicKey);
+        taken.agreementKeys.add(site.keyAgreementPublicKey);
+        taken.names.add(siteNameKey(federationId, name));
+        accepted.push({ ...candidate, site: { ...site, name } });
+      }
+      const created = await sites.insertMany(tx, accepted);
+      const marked = await tokens.markUsed(
+        tx,
+        accepted.map((a, i) => ({ tokenId: a.tokenId, siteId: created[i].id })),
+        now,
+      );
+      if (marked !== accepted.length) throw new Error('enrollment token was spent concurrently');
+      accepted.forEach((a, i) => (outcomes[a.k] = { site: created[i] }));
+      return outcomes as EnrollOutcome[];
     });
   }
 

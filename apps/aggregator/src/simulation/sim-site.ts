@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MemoryBudgetGuard, runAgent, type AgentEvent, type TrainingData } from '@concord/client-agent';
-import { ed25519PublicKeyBase64, EnrollResponseSchema } from '@concord/protocol';
+import { ed25519PublicKeyBase64, EnrollResponseSchema, type EnrollRequest } from '@concord/protocol';
 import { x25519PublicKey } from '@concord/secagg';
 
 export interface SimSiteOptions {
@@ -23,24 +23,36 @@ export interface SimSiteOptions {
   identitySeed?: Uint8Array;
   /** `simulate --reproducible` only: every random draw of the site's rounds derives from it (client-agent context.ts) */
   reproducibleSeed?: Uint8Array;
+  /**
+   * How the enrollment request reaches the aggregator; resolves to its answer (EnrollResponse JSON) or rejects.
+   * Default: POST /api/enroll. simulate's virtual agents hand it to their own in-process aggregator instead
+   * (virtual-pool.ts: EnrollmentService.enrollMany, the same checks in batches; no network route).
+   */
+  enroll?: (request: EnrollRequest) => Promise<unknown>;
+}
+
+/** POST /api/enroll: the answer's JSON, or an error naming the site and the HTTP status. */
+async function enrollOverHttp(server: string, request: EnrollRequest): Promise<unknown> {
+  const response = await fetch(`${server}/api/enroll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  });
+  if (response.status !== 201) throw new Error(`enrollment of ${request.name} failed: HTTP ${response.status}`);
+  return response.json();
 }
 
 export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; rounds: number }> {
   const identitySeed = o.identitySeed ?? new Uint8Array(randomBytes(32));
   const agreementSecret = new Uint8Array(randomBytes(32));
-  const response = await fetch(`${o.server}/api/enroll`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      token: o.token,
-      ed25519PublicKey: ed25519PublicKeyBase64(identitySeed),
-      x25519PublicKey: Buffer.from(x25519PublicKey(agreementSecret)).toString('base64'),
-      cap: o.cap,
-      name: o.name,
-    }),
-  });
-  if (response.status !== 201) throw new Error(`enrollment of ${o.name} failed: HTTP ${response.status}`);
-  const enrolled = EnrollResponseSchema.parse(await response.json());
+  const request: EnrollRequest = {
+    token: o.token,
+    ed25519PublicKey: ed25519PublicKeyBase64(identitySeed),
+    x25519PublicKey: Buffer.from(x25519PublicKey(agreementSecret)).toString('base64'),
+    cap: o.cap,
+    name: o.name,
+  };
+  const enrolled = EnrollResponseSchema.parse(await (o.enroll ? o.enroll(request) : enrollOverHttp(o.server, request)));
   if (!enrolled.terms) throw new Error(`enrollment of ${o.name}: the aggregator sent no privacy terms to pin`);
   const budget = new MemoryBudgetGuard(o.cap, o.accountant ?? 'rdp');
   const { dropout, data } = o;

@@ -18,7 +18,7 @@ import { LedgerRepository } from '../repositories/ledger.repository.js';
 import { ModelVersionRepository } from '../repositories/model-version.repository.js';
 import { SiteRepository } from '../repositories/site.repository.js';
 import { openMigratedDatabase, startServer, type RunningServer } from '../server.js';
-import { EnrollmentService } from '../services/enrollment.service.js';
+import { EnrollmentError, EnrollmentService } from '../services/enrollment.service.js';
 import { FederationRunnerService } from '../services/federation-runner.service.js';
 import { loopbackServerConfig } from './loopback-config.js';
 import { perSiteEpsilonOf } from './sim-epsilon.js';
@@ -87,6 +87,12 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       accountant: o.accountant,
       dropout: o.dropout,
       onSiteEvent: o.onSiteEvent,
+      // the sites' own requests, enrolled in batches in this process (no HTTP round trip per site, one
+      // transaction per batch), each checked and answered exactly as POST /api/enroll would
+      enroll: async (requests) =>
+        (await enrollment.enrollMany(requests)).map((r) =>
+          r instanceof EnrollmentError ? { ok: false, code: r.code, message: r.message } : { ok: true, response: r },
+        ),
     });
   }
   for (let i = 0; i < o.sites && !pool; i++) {

@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { AgentEvent } from '@concord/client-agent';
 import type { Dataset, PreprocessPlan } from '@concord/datasets';
+import type { EnrollRequest } from '@concord/protocol';
 
 export interface VirtualSite {
   name: string;
@@ -41,12 +42,25 @@ export interface VirtualWorkerData {
   rowIndex: Int32Array;
   offsets: Int32Array;
   startConcurrency: number;
+  /** sites hand their enrollment request to the pool (VirtualAgentsOptions.enroll) instead of POST /api/enroll */
+  enrollInProcess: boolean;
 }
 
 export type VirtualWorkerMessage =
   | { type: 'event'; index: number; event: AgentEvent }
   | { type: 'done'; index: number; rounds: number }
-  | { type: 'error'; index: number; message: string };
+  | { type: 'error'; index: number; message: string }
+  | { type: 'enroll'; index: number; request: EnrollRequest };
+
+/** An in-process enrollment's answer: the EnrollResponse JSON, or the coded refusal POST /api/enroll would send. */
+export type EnrollResult = { ok: true; response: unknown } | { ok: false; code: string; message: string };
+
+/** Pool -> thread: the answer to site `index`'s enrollment request. */
+export interface EnrolledMessage {
+  type: 'enrolled';
+  index: number;
+  result: EnrollResult;
+}
 
 export interface VirtualAgentsOptions {
   server: string;
@@ -60,6 +74,12 @@ export interface VirtualAgentsOptions {
   /** pool size; default os.availableParallelism() (never more threads than sites) */
   threads?: number;
   onSiteEvent?: (site: string, event: AgentEvent) => void;
+  /**
+   * Enrolls a batch of the sites' own requests (each made by the agent code with its own keys and token) in the
+   * simulation's process, answering each as POST /api/enroll would (simulate: EnrollmentService.enrollMany, one
+   * transaction per batch). Without it the sites enroll over HTTP.
+   */
+  enroll?: (requests: readonly EnrollRequest[]) => Promise<EnrollResult[]>;
 }
 
 export interface VirtualAgents {
@@ -76,6 +96,41 @@ export interface VirtualAgents {
 
 /** In-flight enrollments + authentications per thread at start-up (see virtual-worker.ts). */
 const START_CONCURRENCY = 32;
+
+/** Most requests the pool hands to `enroll` at once. */
+const ENROLL_BATCH = 256;
+
+/**
+ * Gathers the threads' enrollment requests and hands them to `enroll` in batches: whatever arrived while the
+ * previous batch ran (at most ENROLL_BATCH), so a batch's size follows the sites' start-up rate.
+ */
+function enrollmentBatcher(
+  enroll: NonNullable<VirtualAgentsOptions['enroll']>,
+): (request: EnrollRequest, answer: (result: EnrollResult) => void) => void {
+  const queue: { request: EnrollRequest; answer: (result: EnrollResult) => void }[] = [];
+  let running = false;
+  const drain = async () => {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, ENROLL_BATCH);
+      let results: EnrollResult[];
+      try {
+        results = await enroll(batch.map((b) => b.request));
+      } catch (error) {
+        const message = `enrollment failed: ${(error as Error)?.message ?? String(error)}`;
+        results = batch.map(() => ({ ok: false, code: 'E_INTERNAL', message }));
+      }
+      batch.forEach((b, i) => b.answer(results[i]));
+    }
+    running = false;
+  };
+  return (request, answer) => {
+    queue.push({ request, answer });
+    if (running) return;
+    running = true;
+    // the requests of this turn of the event loop join the first batch
+    setImmediate(() => void drain());
+  };
+}
 
 function shared(values: Float32Array): Float32Array {
   const out = new Float32Array(new SharedArrayBuffer(values.byteLength));
@@ -99,6 +154,7 @@ export function startVirtualAgents(o: VirtualAgentsOptions): VirtualAgents {
   };
   if (o.sites.length === 0) markReady({ authenticated: 0, failed: 0 });
 
+  const enroll = o.enroll && enrollmentBatcher(o.enroll);
   const workers: Worker[] = [];
   for (let t = 0; t < threads; t++) {
     // round-robin: each thread gets every threads-th site, so a thread's sites are spread over the roster
@@ -126,12 +182,19 @@ export function startVirtualAgents(o: VirtualAgentsOptions): VirtualAgents {
       rowIndex,
       offsets,
       startConcurrency: START_CONCURRENCY,
+      enrollInProcess: enroll !== undefined,
     };
     const worker = new Worker(new URL('./virtual-worker.js', import.meta.url), { workerData: data });
     worker.on('message', (m: VirtualWorkerMessage) => {
       const name = o.sites[m.index]?.name;
       if (name === undefined) return;
-      if (m.type === 'event') {
+      if (m.type === 'enroll') {
+        if (!enroll) return;
+        enroll(m.request, (result) => {
+          const answer: EnrolledMessage = { type: 'enrolled', index: m.index, result };
+          worker.postMessage(answer);
+        });
+      } else if (m.type === 'event') {
         if (m.event.type === 'authenticated') settle(m.index, true);
         o.onSiteEvent?.(name, m.event);
       } else {

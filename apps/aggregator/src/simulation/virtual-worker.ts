@@ -7,14 +7,22 @@
 import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AgentEvent, TrainingData } from '@concord/client-agent';
+import type { EnrollRequest } from '@concord/protocol';
 import { siteShard } from './sim-settings.js';
 import { runSimSite } from './sim-site.js';
-import type { VirtualWorkerData, VirtualWorkerMessage } from './virtual-pool.js';
+import type { EnrolledMessage, EnrollResult, VirtualWorkerData, VirtualWorkerMessage } from './virtual-pool.js';
 
 const input = workerData as VirtualWorkerData;
 const stop = new AbortController();
-parentPort!.on('message', (m: { type?: string }) => {
+// in-process enrollment (VirtualWorkerData.enrollInProcess): the pool's answers, by site index
+const enrollments = new Map<number, (result: EnrollResult) => void>();
+parentPort!.on('message', (m: { type?: string } | EnrolledMessage) => {
   if (m?.type === 'stop') stop.abort();
+  if (m?.type === 'enrolled') {
+    const { index, result } = m as EnrolledMessage;
+    enrollments.get(index)?.(result);
+    enrollments.delete(index);
+  }
 });
 // every site of this thread listens to the one stop signal
 setMaxListeners(0, stop.signal);
@@ -41,6 +49,22 @@ function shardOf(k: number): () => TrainingData {
     shard = { features, labels, count, featureCount };
     return shard;
   };
+}
+
+/**
+ * Site `index`'s enrollment handed to the pool (which enrolls the sites' requests in batches in the aggregator's
+ * process): resolves to the EnrollResponse JSON, rejects with the refusal's code as POST /api/enroll would answer.
+ */
+function enrollInProcess(index: number): (request: EnrollRequest) => Promise<unknown> {
+  return (request) =>
+    new Promise((resolve, reject) => {
+      enrollments.set(index, (result) =>
+        result.ok
+          ? resolve(result.response)
+          : reject(new Error(`enrollment of ${request.name} failed: ${result.code} ${result.message}`)),
+      );
+      post({ type: 'enroll', index, request });
+    });
 }
 
 /**
@@ -79,6 +103,7 @@ async function main(): Promise<void> {
         reproducibleSeed,
         onEvent,
         signal: stop.signal,
+        ...(input.enrollInProcess ? { enroll: enrollInProcess(index) } : {}),
       })
         .then(
           (result) => post({ type: 'done', index, rounds: result.rounds }),

@@ -33,9 +33,33 @@ function privateKey(seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
 }
 
-/** Base64 Ed25519 signature of `value` under `domain`, with a 32-byte seed. */
-export function signValue(domain: SigningDomain, value: unknown, seed: Uint8Array): string {
-  return sign(null, signedBytes(domain, value), privateKey(seed)).toString('base64');
+/**
+ * Base64 Ed25519 signature of `value` under `domain`, with a 32-byte seed or the private KeyObject made from it
+ * (a signer that signs often keeps the KeyObject: importing the key costs more than the signature).
+ */
+export function signValue(domain: SigningDomain, value: unknown, seed: Uint8Array | KeyObject): string {
+  const key = seed instanceof Uint8Array ? privateKey(seed) : seed;
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519')
+    throw new TypeError('seed: expected a 32-byte seed or an Ed25519 private KeyObject');
+  return sign(null, signedBytes(domain, value), key).toString('base64');
+}
+
+/**
+ * Public KeyObjects of keys that passed parseEd25519PublicKey, by their base64: an aggregator verifies the same
+ * few thousand sites' keys over and over, and importing a key costs more than checking a signature. Bounded.
+ */
+const publicKeyObjects = new Map<string, KeyObject>();
+const PUBLIC_KEY_CACHE_SIZE = 4096;
+
+function publicKeyObject(publicKey: string): KeyObject {
+  let key = publicKeyObjects.get(publicKey);
+  if (!key) {
+    const pub = parseEd25519PublicKey(publicKey, 'publicKey');
+    key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' });
+    if (publicKeyObjects.size >= PUBLIC_KEY_CACHE_SIZE) publicKeyObjects.clear();
+    publicKeyObjects.set(publicKey, key);
+  }
+  return key;
 }
 
 /**
@@ -47,9 +71,8 @@ export function verifyValue(domain: SigningDomain, value: unknown, signature: un
     if (typeof signature !== 'string' || typeof publicKey !== 'string') return false;
     // one canonical encoding, and never a small-order key (with the identity point a trivial signature verifies all)
     const sig = decodeCanonicalBase64(signature, 64, 'signature');
-    const pub = parseEd25519PublicKey(publicKey, 'publicKey');
-    const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' });
-    return verify(null, signedBytes(domain, value), key, sig);
+    // only keys parseEd25519PublicKey accepts are cached, so a cached key passed the same checks
+    return verify(null, signedBytes(domain, value), publicKeyObject(publicKey), sig);
   } catch {
     return false;
   }
