@@ -80,7 +80,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
       }
       clearTimeout(timer);
       // A federation that will never run another round tells its agents so, instead of leaving them waiting.
-      void this.federations.get(r.value.federationId).then(
+      void this.federations.statusOf(r.value.federationId).then(
         (federation) => {
           // gone while the lookup ran (it closed, or a second proof closed it): handleDisconnect has already run,
           // so registering it now would leave a dead socket counted as a connected site until the site reconnects

@@ -1,6 +1,7 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Db, Executor } from '../db/client.js';
 import { federations, type Federation, type FederationStatusReason } from '../db/schema/federations.js';
+import { coalesced } from './coalesce.js';
 import { countOf, paged, type Page, type Paged } from './paging.js';
 
 /**
@@ -26,6 +27,18 @@ export class FederationRepository {
     const [row] = await executor.select().from(federations).where(eq(federations.id, id));
     return row;
   }
+
+  /**
+   * A federation's status and why (what an agent's authentication checks), without its settings; the lookups of
+   * one event-loop turn are one query (a burst of sites authenticating at once).
+   */
+  readonly statusOf = coalesced<string, Pick<Federation, 'status' | 'statusReason'>>(async (ids) => {
+    const rows = await this.db
+      .select({ id: federations.id, status: federations.status, statusReason: federations.statusReason })
+      .from(federations)
+      .where(inArray(federations.id, ids));
+    return new Map(rows.map(({ id, ...status }) => [id, status]));
+  });
 
   listActive(): Promise<Federation[]> {
     return this.db.select().from(federations).where(eq(federations.status, 'active'));

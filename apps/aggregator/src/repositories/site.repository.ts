@@ -2,6 +2,7 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db, Executor } from '../db/client.js';
 import { siteKeyFindings, type SiteKeyFindingRow } from '../db/schema/site-key-findings.js';
 import { sites, type Site } from '../db/schema/sites.js';
+import { coalesced } from './coalesce.js';
 import { countOf, paged, type Page, type Paged } from './paging.js';
 
 /** Keys and names enrolled sites already hold (SiteRepository.takenBy); names as siteNameKey(federationId, name). */
@@ -25,6 +26,15 @@ export interface NewSite {
 /** The `sites` table: enrolled sites, their keys and caps; the operators' paginated list and revocation. */
 export class SiteRepository {
   constructor(private readonly db: Db) {}
+
+  /**
+   * getSite for agents authenticating (ids already checked as UUIDs): the lookups of one event-loop turn are one
+   * query, so a burst of connecting sites costs one round trip, not one each.
+   */
+  readonly getSiteCoalesced = coalesced<string, Site>(async (ids) => {
+    const rows = await this.db.select().from(sites).where(inArray(sites.id, ids));
+    return new Map(rows.map((row) => [row.id, row]));
+  });
 
   async getSite(siteId: string): Promise<Site | undefined> {
     const [row] = await this.db.select().from(sites).where(eq(sites.id, siteId));
@@ -83,9 +93,17 @@ export class SiteRepository {
     return new Map(rows.map((r) => [r.id, r.publicKey]));
   }
 
+  /** Records that the site was seen at `now`; the touches of one event-loop turn are one statement. */
   async touchSite(siteId: string, now: Date): Promise<void> {
-    await this.db.update(sites).set({ lastSeenAt: now }).where(eq(sites.id, siteId));
+    await this.touches({ siteId, now });
   }
+
+  private readonly touches = coalesced<{ siteId: string; now: Date }, true>(async (touches) => {
+    const latest = new Date(Math.max(...touches.map((t) => t.now.getTime())));
+    const ids = [...new Set(touches.map((t) => t.siteId))];
+    await this.db.update(sites).set({ lastSeenAt: latest }).where(inArray(sites.id, ids));
+    return new Map(touches.map((t) => [t, true]));
+  });
 
   /**
    * Which of these keys and names enrolled sites already hold: identity and key-agreement keys of any federation,

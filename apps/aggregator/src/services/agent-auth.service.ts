@@ -41,7 +41,7 @@ export interface PendingAuth {
  */
 export class AgentAuthService {
   constructor(
-    private readonly sites: Pick<SiteRepository, 'getSite'>,
+    private readonly sites: Pick<SiteRepository, 'getSiteCoalesced'>,
     private readonly keys: KeyRepository,
   ) {}
 
@@ -62,7 +62,7 @@ export class AgentAuthService {
     if (parsed.data.siteId !== pending.siteId) return fail('E_BAD_MESSAGE', 'siteId differs from the handshake');
     if (pending.helloSeen) return fail('E_REPLAY', 'one auth:hello per connection');
     pending.helloSeen = true;
-    const site = await this.sites.getSite(pending.siteId);
+    const site = await this.sites.getSiteCoalesced(pending.siteId);
     if (!site) return fail('E_UNKNOWN_SITE', 'unknown site');
     if (site.status !== 'active') return fail('E_SITE_SUSPENDED', `site is ${site.status}`);
     // a key stored before keys were checked as points (see the boot-time report) cannot authenticate

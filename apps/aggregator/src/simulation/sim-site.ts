@@ -29,6 +29,8 @@ export interface SimSiteOptions {
    * (virtual-pool.ts: EnrollmentService.enrollMany, the same checks in batches; no network route).
    */
   enroll?: (request: EnrollRequest) => Promise<unknown>;
+  /** awaited between enrolling and connecting (the virtual pool bounds how many sites connect at once) */
+  beforeConnect?: () => Promise<void>;
 }
 
 /** POST /api/enroll: the answer's JSON, or an error naming the site and the HTTP status. */
@@ -54,6 +56,7 @@ export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; r
   };
   const enrolled = EnrollResponseSchema.parse(await (o.enroll ? o.enroll(request) : enrollOverHttp(o.server, request)));
   if (!enrolled.terms) throw new Error(`enrollment of ${o.name}: the aggregator sent no privacy terms to pin`);
+  await o.beforeConnect?.();
   const budget = new MemoryBudgetGuard(o.cap, o.accountant ?? 'rdp');
   const { dropout, data } = o;
   const rounds = await runAgent(

@@ -55,11 +55,10 @@ export type VirtualWorkerMessage =
 /** An in-process enrollment's answer: the EnrollResponse JSON, or the coded refusal POST /api/enroll would send. */
 export type EnrollResult = { ok: true; response: unknown } | { ok: false; code: string; message: string };
 
-/** Pool -> thread: the answer to site `index`'s enrollment request. */
+/** Pool -> thread: the answers to enrollment requests of the thread's sites (one message per thread and batch). */
 export interface EnrolledMessage {
   type: 'enrolled';
-  index: number;
-  result: EnrollResult;
+  answers: { index: number; result: EnrollResult }[];
 }
 
 export interface VirtualAgentsOptions {
@@ -94,8 +93,8 @@ export interface VirtualAgents {
   stop(): Promise<void>;
 }
 
-/** In-flight enrollments + authentications per thread at start-up (see virtual-worker.ts). */
-const START_CONCURRENCY = 32;
+/** Sites of a thread connecting and authenticating at once at start-up (see virtual-worker.ts). */
+const START_CONCURRENCY = 64;
 
 /** Most requests the pool hands to `enroll` at once. */
 const ENROLL_BATCH = 256;
@@ -106,8 +105,8 @@ const ENROLL_BATCH = 256;
  */
 function enrollmentBatcher(
   enroll: NonNullable<VirtualAgentsOptions['enroll']>,
-): (request: EnrollRequest, answer: (result: EnrollResult) => void) => void {
-  const queue: { request: EnrollRequest; answer: (result: EnrollResult) => void }[] = [];
+): (request: EnrollRequest, worker: Worker, index: number) => void {
+  const queue: { request: EnrollRequest; worker: Worker; index: number }[] = [];
   let running = false;
   const drain = async () => {
     while (queue.length > 0) {
@@ -119,12 +118,18 @@ function enrollmentBatcher(
         const message = `enrollment failed: ${(error as Error)?.message ?? String(error)}`;
         results = batch.map(() => ({ ok: false, code: 'E_INTERNAL', message }));
       }
-      batch.forEach((b, i) => b.answer(results[i]));
+      // one message per thread
+      const answers = new Map<Worker, EnrolledMessage['answers']>();
+      batch.forEach((b, i) => {
+        if (!answers.has(b.worker)) answers.set(b.worker, []);
+        answers.get(b.worker)!.push({ index: b.index, result: results[i] });
+      });
+      for (const [worker, list] of answers) worker.postMessage({ type: 'enrolled', answers: list } as EnrolledMessage);
     }
     running = false;
   };
-  return (request, answer) => {
-    queue.push({ request, answer });
+  return (request, worker, index) => {
+    queue.push({ request, worker, index });
     if (running) return;
     running = true;
     // the requests of this turn of the event loop join the first batch
@@ -190,10 +195,7 @@ export function startVirtualAgents(o: VirtualAgentsOptions): VirtualAgents {
       if (name === undefined) return;
       if (m.type === 'enroll') {
         if (!enroll) return;
-        enroll(m.request, (result) => {
-          const answer: EnrolledMessage = { type: 'enrolled', index: m.index, result };
-          worker.postMessage(answer);
-        });
+        enroll(m.request, worker, m.index);
       } else if (m.type === 'event') {
         if (m.event.type === 'authenticated') settle(m.index, true);
         o.onSiteEvent?.(name, m.event);

@@ -19,9 +19,10 @@ const enrollments = new Map<number, (result: EnrollResult) => void>();
 parentPort!.on('message', (m: { type?: string } | EnrolledMessage) => {
   if (m?.type === 'stop') stop.abort();
   if (m?.type === 'enrolled') {
-    const { index, result } = m as EnrolledMessage;
-    enrollments.get(index)?.(result);
-    enrollments.delete(index);
+    for (const { index, result } of (m as EnrolledMessage).answers) {
+      enrollments.get(index)?.(result);
+      enrollments.delete(index);
+    }
   }
 });
 // every site of this thread listens to the one stop signal
@@ -68,8 +69,10 @@ function enrollInProcess(index: number): (request: EnrollRequest) => Promise<unk
 }
 
 /**
- * Start-up is bounded: at most `startConcurrency` sites of this thread enroll and authenticate at once, so 500
- * sites starting together do not run their 15 s auth acks out behind each other on a busy core.
+ * Start-up is bounded: at most `startConcurrency` sites of this thread connect and authenticate at once, so 500
+ * sites starting together do not run their 15 s auth acks out behind each other on a busy core. Enrolling in
+ * process is not bounded: every site hands its request over at once and the pool enrolls them in a few large
+ * batches (over HTTP, the enrollment is inside the bound, as before).
  */
 async function main(): Promise<void> {
   let free = input.startConcurrency;
@@ -78,18 +81,23 @@ async function main(): Promise<void> {
   const release = () => (waiting.length > 0 ? waiting.shift()!() : free++);
   const runs: Promise<void>[] = [];
   for (let k = 0; k < input.sites.length && !stop.signal.aborted; k++) {
-    await acquire();
     const { index, name, token, identitySeed, reproducibleSeed } = input.sites[k];
-    let started = false;
+    // a slot is held from acquiring it until the site authenticated (or stopped)
+    let slot: 'none' | 'held' | 'released' = 'none';
+    const take = async () => {
+      await acquire();
+      slot = 'held';
+    };
     const settleStart = () => {
-      if (started) return;
-      started = true;
+      if (slot !== 'held') return;
+      slot = 'released';
       release();
     };
     const onEvent = (event: AgentEvent) => {
       if (event.type === 'authenticated') settleStart();
       post({ type: 'event', index, event });
     };
+    if (!input.enrollInProcess) await take();
     runs.push(
       runSimSite({
         server: input.server,
@@ -103,7 +111,7 @@ async function main(): Promise<void> {
         reproducibleSeed,
         onEvent,
         signal: stop.signal,
-        ...(input.enrollInProcess ? { enroll: enrollInProcess(index) } : {}),
+        ...(input.enrollInProcess ? { enroll: enrollInProcess(index), beforeConnect: take } : {}),
       })
         .then(
           (result) => post({ type: 'done', index, rounds: result.rounds }),
