@@ -11,19 +11,10 @@
  *     });
  *   }
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
+import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import {
-  DEFAULT_MIGRATIONS_FOLDER,
-  openDatabase,
-  type Database,
-  type DatabaseDriver,
-} from '../../apps/aggregator/src/db/client.js';
+import { openDatabase, type Database, type DatabaseDriver } from '../../apps/aggregator/src/db/client.js';
+import { migratedPgliteTemplate } from '../../apps/aggregator/src/db/pglite-template.js';
 
 export interface TestDatabase extends Database {
   /** For the server: the throwaway database's URL (open more connections to it). Undefined for PGlite. */
@@ -67,37 +58,6 @@ export async function openTestPglite(options: { migrate?: boolean } = {}): Promi
   const database = await openDatabase({ dataDir: 'memory', pgliteLoadDataDir: await migratedPgliteTemplate() });
   await database.migrate(); // a no-op on the template; kept so a stale template can never hide a migration
   return { ...database, dispose: () => database.close() };
-}
-
-let templatePromise: Promise<Blob> | undefined;
-
-function migratedPgliteTemplate(): Promise<Blob> {
-  templatePromise ??= (async () => {
-    const file = join(tmpdir(), `concord-pglite-template-${templateKey()}.tar`);
-    if (existsSync(file)) return new Blob([readFileSync(file)]);
-    const database = await openDatabase({ dataDir: 'memory' });
-    await database.migrate();
-    const client = (database.db as unknown as { $client: PGlite }).$client;
-    const dump = await client.dumpDataDir('none');
-    await database.close();
-    const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
-    renameSync(partial, file); // atomic: parallel test files never read a half-written template
-    return dump;
-  })();
-  return templatePromise;
-}
-
-function templateKey(): string {
-  const hash = createHash('sha256');
-  // its package.json is not exported: find it beside dist/ (it carries the version)
-  const pgliteEntry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
-  hash.update(readFileSync(join(dirname(pgliteEntry), '..', 'package.json')));
-  for (const name of readdirSync(DEFAULT_MIGRATIONS_FOLDER, { recursive: true }).map(String).sort()) {
-    const path = join(DEFAULT_MIGRATIONS_FOLDER, name);
-    if (name.endsWith('.sql') || name.endsWith('.json')) hash.update(name).update(readFileSync(path));
-  }
-  return hash.digest('hex').slice(0, 16);
 }
 
 /** Creates concord_test_<random> on the server at `serverUrl`, migrates it, and drops it on dispose(). */

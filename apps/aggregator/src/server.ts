@@ -17,9 +17,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens the configured database and applies the committed migrations; closes it again if that fails. */
-export async function openMigratedDatabase(config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'>): Promise<Database> {
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+/**
+ * Opens the configured database and applies the committed migrations; closes it again if that fails. A PGlite one
+ * may start from a dumped data directory (`pgliteLoadDataDir`, e.g. db/pglite-template.ts).
+ */
+export async function openMigratedDatabase(
+  config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'>,
+  pgliteLoadDataDir?: Blob,
+): Promise<Database> {
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, pgliteLoadDataDir });
   try {
     await database.migrate();
   } catch (error) {

@@ -12,6 +12,7 @@ import type { AgentEvent } from '@concord/client-agent';
 import { binaryMetrics } from '@concord/datasets';
 import { evaluate, predict } from '@concord/native';
 import type { RoundReport } from '../federation/round-engine.js';
+import { migratedPgliteTemplate } from '../db/pglite-template.js';
 import { FederationRepository } from '../repositories/federation.repository.js';
 import { KeyRepository } from '../repositories/key.repository.js';
 import { LedgerRepository } from '../repositories/ledger.repository.js';
@@ -39,7 +40,11 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   const { settings, train, parts, test } = simulationInputs(o);
 
   const keyDir = mkdtempSync(join(tmpdir(), 'concord-sim-keys-'));
-  const database = await openMigratedDatabase({ databaseUrl: o.databaseUrl, dataDir: 'memory' });
+  // in memory: from the cached migrated template (skips initdb, seconds of this thread before the first site)
+  const database = await openMigratedDatabase(
+    { databaseUrl: o.databaseUrl, dataDir: 'memory' },
+    o.databaseUrl ? undefined : await migratedPgliteTemplate(),
+  );
   const server: RunningServer = await startServer({
     config: loopbackServerConfig(keyDir),
     database,
