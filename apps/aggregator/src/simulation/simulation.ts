@@ -24,7 +24,7 @@ import { FederationRunnerService } from '../services/federation-runner.service.j
 import { loopbackServerConfig } from './loopback-config.js';
 import { perSiteEpsilonOf } from './sim-epsilon.js';
 import type { SimulationOptions, SimulationResult } from './sim-options.js';
-import { simulationInputs, simulationSeed, siteShard } from './sim-settings.js';
+import { preprocessOffThread, simulationData, simulationSeed, siteShard } from './sim-settings.js';
 import { compareEvaluations } from './sim-compare.js';
 import { exactEvaluator } from './sim-exact.js';
 import { runSimSite } from './sim-site.js';
@@ -37,7 +37,10 @@ import { startVirtualAgents, type VirtualAgents } from './virtual-pool.js';
  */
 export async function runSimulation(o: SimulationOptions): Promise<SimulationResult> {
   const started = Date.now();
-  const { settings, train, parts, test } = simulationInputs(o);
+  const { settings, train, parts, heldOut } = simulationData(o);
+  // the server's test set is needed at the first evaluation: preprocessed on another core while the server starts
+  const testReady = preprocessOffThread(settings.preprocess, heldOut);
+  testReady.catch(() => {}); // awaited below; a failure surfaces there
 
   const keyDir = mkdtempSync(join(tmpdir(), 'concord-sim-keys-'));
   // in memory: from the cached migrated template (skips initdb, seconds of this thread before the first site)
@@ -145,6 +148,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   };
 
   try {
+    const test = await testReady;
     const reports: RoundReport[] = [];
     const isBinary =
       settings.model.loss === 'sigmoid-binary-cross-entropy' && settings.model.layers.at(-1)!.units === 1;
