@@ -6,7 +6,12 @@
  */
 import { startVirtualAgents, type VirtualAgents, type VirtualAgentsOptions } from './virtual-pool.js';
 
-export type AgentHostRequest = { type: 'start'; options: Omit<VirtualAgentsOptions, 'onSiteEvent'> } | { type: 'stop' };
+/** The pool's options as they travel over IPC: the aggregator is up already, its URL and the tokens given as values. */
+type HostedOptions = Omit<VirtualAgentsOptions, 'onSiteEvent' | 'start' | 'enroll'> & {
+  server: string;
+  tokens: string[];
+};
+export type AgentHostRequest = { type: 'start'; options: HostedOptions } | { type: 'stop' };
 export type AgentHostReply = { type: 'ready'; authenticated: number; failed: number; threads: number };
 
 let agents: VirtualAgents | undefined;
@@ -19,7 +24,8 @@ async function stop(): Promise<never> {
 process.on('message', (m: AgentHostRequest) => {
   if (m.type === 'stop') return void stop();
   if (agents) return;
-  agents = startVirtualAgents(m.options);
+  const { server, tokens, ...options } = m.options;
+  agents = startVirtualAgents({ ...options, start: Promise.resolve({ server, tokens }) });
   void agents.ready.then((ready) =>
     process.send!({ type: 'ready', ...ready, threads: agents!.threads } satisfies AgentHostReply),
   );

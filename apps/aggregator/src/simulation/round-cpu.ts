@@ -60,13 +60,16 @@ export async function runRoundCpu(
     });
     const enrollment = server.app.get(EnrollmentService);
     const sites = [];
+    const tokens = [];
     for (let i = 0; i < o.sites; i++) {
       const { token } = await enrollment.issueToken(federation.id);
-      sites.push({ name: `site-${i}`, token, rows: parts[i] });
+      sites.push({ name: `site-${i}`, rows: parts[i] });
+      tokens.push(token);
     }
     const cap = { epsilon: o.mode === 'none' ? 1 : o.epsilon * 1.0001, delta: o.delta };
     const options = {
       server: server.url,
+      tokens,
       sites,
       train,
       preprocess: settings.preprocess,

@@ -8,8 +8,10 @@ import { ed25519PublicKeyBase64, EnrollResponseSchema, type EnrollRequest } from
 import { x25519PublicKey } from '@concord/secagg';
 
 export interface SimSiteOptions {
-  server: string;
-  token: string;
+  /** the aggregator's URL, or its promise (virtual agents make their keys before the aggregator is up) */
+  server: string | Promise<string>;
+  /** the one-time enrollment token, or its promise */
+  token: string | Promise<string>;
   name: string;
   cap: { epsilon: number; delta: number };
   accountant?: 'rdp' | 'prv';
@@ -47,14 +49,11 @@ async function enrollOverHttp(server: string, request: EnrollRequest): Promise<u
 export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; rounds: number }> {
   const identitySeed = o.identitySeed ?? new Uint8Array(randomBytes(32));
   const agreementSecret = new Uint8Array(randomBytes(32));
-  const request: EnrollRequest = {
-    token: o.token,
-    ed25519PublicKey: ed25519PublicKeyBase64(identitySeed),
-    x25519PublicKey: Buffer.from(x25519PublicKey(agreementSecret)).toString('base64'),
-    cap: o.cap,
-    name: o.name,
-  };
-  const enrolled = EnrollResponseSchema.parse(await (o.enroll ? o.enroll(request) : enrollOverHttp(o.server, request)));
+  const ed25519PublicKey = ed25519PublicKeyBase64(identitySeed);
+  const x25519 = Buffer.from(x25519PublicKey(agreementSecret)).toString('base64');
+  const [server, token] = await Promise.all([o.server, o.token]);
+  const request: EnrollRequest = { token, ed25519PublicKey, x25519PublicKey: x25519, cap: o.cap, name: o.name };
+  const enrolled = EnrollResponseSchema.parse(await (o.enroll ? o.enroll(request) : enrollOverHttp(server, request)));
   if (!enrolled.terms) throw new Error(`enrollment of ${o.name}: the aggregator sent no privacy terms to pin`);
   await o.beforeConnect?.();
   const budget = new MemoryBudgetGuard(o.cap, o.accountant ?? 'rdp');
@@ -78,7 +77,7 @@ export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; r
         return typeof dropout === 'function' ? dropout() : dropout;
       },
     },
-    { server: o.server, signal: o.signal },
+    { server, signal: o.signal },
   );
   return { siteId: enrolled.siteId, rounds };
 }

@@ -42,31 +42,6 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   const testReady = preprocessOffThread(settings.preprocess, heldOut);
   testReady.catch(() => {}); // awaited below; a failure surfaces there
 
-  const keyDir = mkdtempSync(join(tmpdir(), 'concord-sim-keys-'));
-  // in memory: from the cached migrated template (skips initdb, seconds of this thread before the first site)
-  const database = await openMigratedDatabase(
-    { databaseUrl: o.databaseUrl, dataDir: 'memory' },
-    o.databaseUrl ? undefined : await migratedPgliteTemplate(),
-  );
-  const server: RunningServer = await startServer({
-    config: loopbackServerConfig(keyDir),
-    database,
-  });
-  const federations = server.app.get(FederationRepository);
-  const siteRepository = server.app.get(SiteRepository);
-  const enrollment = server.app.get(EnrollmentService);
-  const runner = server.app.get(FederationRunnerService);
-  const ledger = server.app.get(LedgerRepository);
-  void server.app.get(KeyRepository).publicKey; // creates the key while the key directory exists
-  const federation = await federations.create({
-    name: `simulation-${new Date().toISOString()}`,
-    spec: settings as unknown as Record<string, unknown>,
-  });
-
-  await o.onReady?.(server, federation.id);
-  const stopSites = new AbortController();
-  const workers: Worker[] = [];
-  const siteRuns: Promise<unknown>[] = [];
   // each site's cap is the target itself: the calibration never exceeds it (the 1e-9 is float slack only, so the
   // demo shows cap 3.0000 for epsilon 3, not 3.0003)
   const cap = { epsilon: o.mode === 'none' ? 1 : o.epsilon * (1 + 1e-9), delta: o.delta };
@@ -77,14 +52,21 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   const reproducibleSeeds = parts.map((_, i) =>
     o.reproducible ? new Uint8Array(simulationSeed(o.seed, `site ${i}`)) : undefined,
   );
+  // virtual agents: the pool's threads start now (they load the addon and the sites make their keys while the
+  // aggregator starts); the sites enroll once `start` gives them its URL and their tokens
+  let enrollment!: EnrollmentService;
   let pool: VirtualAgents | undefined;
+  let startPool!: (v: { server: string; tokens: readonly string[] }) => void;
+  let failPool!: (error: unknown) => void;
   if ((o.agents ?? 'virtual') === 'virtual') {
-    const tokens = await enrollment.issueTokens(federation.id, o.sites);
+    const start = new Promise<{ server: string; tokens: readonly string[] }>((resolve, reject) => {
+      startPool = resolve;
+      failPool = reject;
+    });
     pool = startVirtualAgents({
-      server: server.url,
+      start,
       sites: parts.map((rows, i) => ({
         name: `site-${i}`,
-        token: tokens[i],
         rows,
         identitySeed: identitySeeds[i],
         reproducibleSeed: reproducibleSeeds[i],
@@ -96,13 +78,45 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       dropout: o.dropout,
       onSiteEvent: o.onSiteEvent,
       // the sites' own requests, enrolled in batches in this process (no HTTP round trip per site, one
-      // transaction per batch), each checked and answered exactly as POST /api/enroll would
+      // transaction per batch), each checked and answered exactly as POST /api/enroll would; requests come only
+      // after `start`, when the aggregator is up
       enroll: async (requests) =>
         (await enrollment.enrollMany(requests)).map((r) =>
           r instanceof EnrollmentError ? { ok: false, code: r.code, message: r.message } : { ok: true, response: r },
         ),
     });
   }
+
+  const keyDir = mkdtempSync(join(tmpdir(), 'concord-sim-keys-'));
+  let server: RunningServer;
+  let federation: { id: string };
+  try {
+    // in memory: from the cached migrated template (skips initdb, seconds of this thread before the first site)
+    const database = await openMigratedDatabase(
+      { databaseUrl: o.databaseUrl, dataDir: 'memory' },
+      o.databaseUrl ? undefined : await migratedPgliteTemplate(),
+    );
+    server = await startServer({ config: loopbackServerConfig(keyDir), database });
+    void server.app.get(KeyRepository).publicKey; // creates the key while the key directory exists
+    enrollment = server.app.get(EnrollmentService);
+    federation = await server.app.get(FederationRepository).create({
+      name: `simulation-${new Date().toISOString()}`,
+      spec: settings as unknown as Record<string, unknown>,
+    });
+  } catch (error) {
+    failPool?.(error);
+    await pool?.stop();
+    rmSync(keyDir, { recursive: true, force: true });
+    throw error;
+  }
+  const siteRepository = server.app.get(SiteRepository);
+  const runner = server.app.get(FederationRunnerService);
+  const ledger = server.app.get(LedgerRepository);
+
+  await o.onReady?.(server, federation.id);
+  const stopSites = new AbortController();
+  const workers: Worker[] = [];
+  const siteRuns: Promise<unknown>[] = [];
   for (let i = 0; i < o.sites && !pool; i++) {
     const { token } = await enrollment.issueToken(federation.id);
     const name = `site-${i}`;
@@ -148,6 +162,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   };
 
   try {
+    if (pool) startPool({ server: server.url, tokens: await enrollment.issueTokens(federation.id, o.sites) });
     const test = await testReady;
     const reports: RoundReport[] = [];
     const isBinary =

@@ -15,8 +15,6 @@ import type { EnrollRequest } from '@concord/protocol';
 
 export interface VirtualSite {
   name: string;
-  /** one-time enrollment token */
-  token: string;
   /** the site's rows of `train` */
   rows: readonly number[];
   /** the site's Ed25519 seed (simulate makes them to recompute the validation splits; default: random) */
@@ -27,7 +25,6 @@ export interface VirtualSite {
 
 /** What one pool thread receives (virtual-worker.ts). */
 export interface VirtualWorkerData {
-  server: string;
   cap: { epsilon: number; delta: number };
   accountant: 'rdp' | 'prv';
   dropout: number;
@@ -38,7 +35,7 @@ export interface VirtualWorkerData {
   /** the federation's data-independent preprocessing, which each site applies to its own rows */
   preprocess: PreprocessPlan;
   /** this thread's sites: site k holds rows rowIndex[offsets[k] .. offsets[k+1]) */
-  sites: { index: number; name: string; token: string; identitySeed?: Uint8Array; reproducibleSeed?: Uint8Array }[];
+  sites: { index: number; name: string; identitySeed?: Uint8Array; reproducibleSeed?: Uint8Array }[];
   rowIndex: Int32Array;
   offsets: Int32Array;
   startConcurrency: number;
@@ -52,6 +49,13 @@ export type VirtualWorkerMessage =
   | { type: 'error'; index: number; message: string }
   | { type: 'enroll'; index: number; request: EnrollRequest };
 
+/** Pool -> thread, once the aggregator is up: its URL and the one-time tokens of the thread's sites, in order. */
+export interface StartMessage {
+  type: 'start';
+  server: string;
+  tokens: string[];
+}
+
 /** An in-process enrollment's answer: the EnrollResponse JSON, or the coded refusal POST /api/enroll would send. */
 export type EnrollResult = { ok: true; response: unknown } | { ok: false; code: string; message: string };
 
@@ -62,7 +66,12 @@ export interface EnrolledMessage {
 }
 
 export interface VirtualAgentsOptions {
-  server: string;
+  /**
+   * The aggregator's URL and the sites' one-time enrollment tokens (in `sites` order), once it is up: the threads
+   * start before it (they load the addon, the sites make their keys), then the sites enroll and connect. A
+   * rejection stops the threads (their sites count as failed).
+   */
+  start: Promise<{ server: string; tokens: readonly string[] }>;
   sites: readonly VirtualSite[];
   /** the training rows as loaded (not preprocessed) */
   train: Dataset;
@@ -169,7 +178,6 @@ export function startVirtualAgents(o: VirtualAgentsOptions): VirtualAgents {
     const rowIndex = new Int32Array(offsets[mine.length]);
     mine.forEach((s, k) => rowIndex.set(s.rows, offsets[k]));
     const data: VirtualWorkerData = {
-      server: o.server,
       cap: o.cap,
       accountant: o.accountant,
       dropout: o.dropout,
@@ -177,10 +185,9 @@ export function startVirtualAgents(o: VirtualAgentsOptions): VirtualAgents {
       labels,
       featureCount: o.train.featureCount,
       preprocess: o.preprocess,
-      sites: mine.map(({ index, name, token, identitySeed, reproducibleSeed }) => ({
+      sites: mine.map(({ index, name, identitySeed, reproducibleSeed }) => ({
         index,
         name,
-        token,
         identitySeed,
         reproducibleSeed,
       })),
@@ -214,6 +221,22 @@ export function startVirtualAgents(o: VirtualAgentsOptions): VirtualAgents {
     worker.on('exit', () => mine.forEach((s) => settle(s.index, false)));
     workers.push(worker);
   }
+  const stop = async () => {
+    for (const w of workers) w.postMessage({ type: 'stop' });
+    await Promise.all(workers.map((w) => w.terminate()));
+  };
+  o.start.then(
+    ({ server, tokens }) =>
+      workers.forEach((worker, t) => {
+        const message: StartMessage = {
+          type: 'start',
+          server,
+          tokens: o.sites.map((_, index) => tokens[index]).filter((_, index) => index % threads === t),
+        };
+        worker.postMessage(message);
+      }),
+    () => void stop(),
+  );
   return {
     threads,
     ready,

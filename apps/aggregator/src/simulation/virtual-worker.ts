@@ -10,14 +10,24 @@ import type { AgentEvent, TrainingData } from '@concord/client-agent';
 import type { EnrollRequest } from '@concord/protocol';
 import { siteShard } from './sim-settings.js';
 import { runSimSite } from './sim-site.js';
-import type { EnrolledMessage, EnrollResult, VirtualWorkerData, VirtualWorkerMessage } from './virtual-pool.js';
+import type {
+  EnrolledMessage,
+  EnrollResult,
+  StartMessage,
+  VirtualWorkerData,
+  VirtualWorkerMessage,
+} from './virtual-pool.js';
 
 const input = workerData as VirtualWorkerData;
 const stop = new AbortController();
 // in-process enrollment (VirtualWorkerData.enrollInProcess): the pool's answers, by site index
 const enrollments = new Map<number, (result: EnrollResult) => void>();
-parentPort!.on('message', (m: { type?: string } | EnrolledMessage) => {
+let startWith!: (m: StartMessage) => void;
+/** the aggregator's URL and this thread's sites' tokens, once it is up (virtual-pool.ts `start`) */
+const started = new Promise<StartMessage>((resolve) => (startWith = resolve));
+parentPort!.on('message', (m: { type?: string } | EnrolledMessage | StartMessage) => {
   if (m?.type === 'stop') stop.abort();
+  if (m?.type === 'start') startWith(m as StartMessage);
   if (m?.type === 'enrolled') {
     for (const { index, result } of (m as EnrolledMessage).answers) {
       enrollments.get(index)?.(result);
@@ -81,7 +91,7 @@ async function main(): Promise<void> {
   const release = () => (waiting.length > 0 ? waiting.shift()!() : free++);
   const runs: Promise<void>[] = [];
   for (let k = 0; k < input.sites.length && !stop.signal.aborted; k++) {
-    const { index, name, token, identitySeed, reproducibleSeed } = input.sites[k];
+    const { index, name, identitySeed, reproducibleSeed } = input.sites[k];
     // a slot is held from acquiring it until the site authenticated (or stopped)
     let slot: 'none' | 'held' | 'released' = 'none';
     const take = async () => {
@@ -100,8 +110,9 @@ async function main(): Promise<void> {
     if (!input.enrollInProcess) await take();
     runs.push(
       runSimSite({
-        server: input.server,
-        token,
+        // the site makes its keys now; it enrolls and connects once the aggregator is up
+        server: started.then((m) => m.server),
+        token: started.then((m) => m.tokens[k]),
         name,
         cap: input.cap,
         accountant: input.accountant,
