@@ -45,5 +45,7 @@ describe.each(targets)('3-site federation on $name', ({ url, skip }) => {
         expect(eps).toBeLessThanOrEqual(3 * 1.0001);
       }
     },
+    // 15-40 s alone; a loaded 2-core machine has taken it past the default 60 s
+    300_000,
   );
 });
