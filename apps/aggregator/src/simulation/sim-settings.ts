@@ -3,6 +3,8 @@
  * the same settingsFromSpec as the REST API) and each site's shard and the server's reference set, preprocessed.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   loadMnist,
@@ -138,7 +140,10 @@ export function simulationSeed(seed: number, purpose: string): Buffer {
  * result.
  */
 export function preprocessOffThread(plan: PreprocessPlan, dataset: Dataset): Promise<Dataset> {
-  const worker = new Worker(new URL('./preprocess-worker.js', import.meta.url), { workerData: { plan, dataset } });
+  const entry = new URL('./preprocess-worker.js', import.meta.url);
+  // run from the TypeScript sources (vitest, tsx) there is no compiled worker entry: the same function, in-thread
+  if (!existsSync(fileURLToPath(entry))) return Promise.resolve().then(() => preprocessDataset(plan, dataset));
+  const worker = new Worker(entry, { workerData: { plan, dataset } });
   return new Promise<Dataset>((resolve, reject) => {
     worker.once('message', (out: Dataset) => resolve(out));
     worker.once('error', reject);
