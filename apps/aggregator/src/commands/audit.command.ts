@@ -37,7 +37,10 @@ export function register(program: Command): void {
       ),
     )
     .addOption(new Option('--expect-head <hash>', 'an entry hash kept earlier: must be in the chain (nothing cut off)'))
-    .option('--json', 'print one JSON document: ok, findings (seq, kind, message), sites (site, epsilon, delta, cap), siteKeyFindings')
+    .option(
+      '--json',
+      'print one JSON document: ok, findings (seq, kind, message), sites (site, epsilon, delta, cap), siteKeyFindings',
+    )
     .action(async (flags: AuditFlags) => {
       const expectHead = flags.expectHead?.trim().toLowerCase();
       if (expectHead !== undefined && !HEX64.test(expectHead)) {
