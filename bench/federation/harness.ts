@@ -126,9 +126,10 @@ export async function runHarness(
   // top-k's error feedback: what each site did not send yet
   const residuals = sparsify?.kind === 'top-k' ? shards.map(() => new Float32Array(p)) : [];
 
-  /** One site's local training of a round (local DP-SGD or plain SGD), as the agent runs it. */
+  /** One site's local training of a round in local or none mode (DP-SGD or plain SGD), as the agent runs it. */
   const siteDelta = async (round: number, s: number): Promise<Float32Array> => {
     const shard = shards[s];
+    if (plan.privacy.mode === 'distributed') throw new Error('siteDelta: local and none modes only');
     const privacy =
       plan.privacy.mode === 'local'
         ? {
@@ -137,17 +138,13 @@ export async function runHarness(
             noiseMultiplier: plan.privacy.noiseMultiplier,
             clipNorm: plan.privacy.clipNorm,
           }
-        : plan.privacy.mode === 'none'
-          ? { mode: 'none' as const, batchSize: plan.privacy.batchSize }
-          : undefined;
-    if (!privacy) throw new Error('unreachable');
-    const steps = plan.privacy.mode === 'distributed' ? 1 : plan.privacy.localSteps;
+        : { mode: 'none' as const, batchSize: plan.privacy.batchSize };
     const { delta } = await trainLocal({
       spec: model,
       weights,
       features: shard.features,
       labels: shard.labels,
-      steps,
+      steps: plan.privacy.localSteps,
       learningRate: plan.local.learningRate,
       momentum: plan.local.momentum,
       proximalMu: plan.local.proximalMu,
@@ -243,30 +240,7 @@ export async function runHarness(
     } else {
       const acc = new Uint32Array(p);
       for (let s = 0; s < shards.length; s++) {
-        const shard = shards[s];
-        const privacy =
-          plan.privacy.mode === 'local'
-            ? {
-                mode: 'dp' as const,
-                sampleRate: plan.privacy.sampleRate,
-                noiseMultiplier: plan.privacy.noiseMultiplier,
-                clipNorm: plan.privacy.clipNorm,
-              }
-            : { mode: 'none' as const, batchSize: plan.privacy.batchSize };
-        const { delta } = await trainLocal({
-          spec: model,
-          weights,
-          features: shard.features,
-          labels: shard.labels,
-          steps: plan.privacy.localSteps,
-          learningRate: plan.local.learningRate,
-          momentum: plan.local.momentum,
-          proximalMu: plan.local.proximalMu,
-          classWeight: plan.local.classWeight,
-          privacy,
-          seed: seedBytes('site', seed, round, s),
-          threads,
-        });
+        const delta = await siteDelta(round, s);
         const words = await quantize(delta, {
           clip: plan.encoding.clip,
           scaleBits: plan.encoding.scaleBits,

@@ -23,17 +23,9 @@ import { serverConfigSchema } from '../../apps/aggregator/src/config/config.sche
 import { FederationRepository } from '../../apps/aggregator/src/repositories/federation.repository.js';
 import { openMigratedDatabase, startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
 import { EnrollmentService } from '../../apps/aggregator/src/services/enrollment.service.js';
+import { TINY_LOCAL_SETTINGS } from '../support/tiny-settings.js';
 
-const settings = {
-  model: { inputSize: 4, layers: [{ units: 3, activation: 'none' }], loss: 'softmax-cross-entropy' },
-  rounds: 1,
-  cohort: { minSites: 2, maxSites: 2 },
-  privacy: { mode: 'local', sampleRate: 0.5, noiseMultiplier: 1, steps: 1, clipNorm: 1, delta: 1e-5 },
-  optimization: { learningRate: 0.1, momentum: 0, proximalMu: 0 },
-  server: { optimizer: 'fedavg', learningRate: 1, momentum: 0 },
-  encoding: { clip: 1, scaleBits: 16 },
-  timeouts: { planMs: 2000, stageMs: 2000, trainingMs: 5000 },
-};
+const settings = TINY_LOCAL_SETTINGS;
 const LIMITS = {
   agentPreAuthMaxFrameBytes: 64 * 1024,
   agentPreAuthConnectionsPerIp: 3,

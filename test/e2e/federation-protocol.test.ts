@@ -25,17 +25,9 @@ import { SiteRepository } from '../../apps/aggregator/src/repositories/site.repo
 import { EnrollmentService, hashToken } from '../../apps/aggregator/src/services/enrollment.service.js';
 import { openMigratedDatabase, startServer, type RunningServer } from '../../apps/aggregator/src/server.js';
 import { verifyPlanMessage } from '../../apps/client-agent/src/runtime/plan-check.js';
+import { TINY_LOCAL_SETTINGS } from '../support/tiny-settings.js';
 
-const settings = {
-  model: { inputSize: 4, layers: [{ units: 3, activation: 'none' }], loss: 'softmax-cross-entropy' },
-  rounds: 1,
-  cohort: { minSites: 2, maxSites: 2 },
-  privacy: { mode: 'local', sampleRate: 0.5, noiseMultiplier: 1, steps: 1, clipNorm: 1, delta: 1e-5 },
-  optimization: { learningRate: 0.1, momentum: 0, proximalMu: 0 },
-  server: { optimizer: 'fedavg', learningRate: 1, momentum: 0 },
-  encoding: { clip: 1, scaleBits: 16 },
-  timeouts: { planMs: 2000, stageMs: 2000, trainingMs: 5000 },
-};
+const settings = TINY_LOCAL_SETTINGS;
 
 let server: RunningServer;
 let keyDir: string;
