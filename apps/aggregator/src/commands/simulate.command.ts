@@ -71,7 +71,7 @@ export function register(program: Command): void {
     )
     .option(
       '--reproducible',
-      'derive every random draw from --seed (initial weights, site keys and splits, batch order, DP noise, rounding; the watermark is off): to compare runtimes, never for privacy (a known seed makes the noise known)',
+      'derive every random draw from --seed (initial weights, site keys and splits, batch order, DP noise, rounding; the watermark is off): to compare runtimes, never for privacy (a known seed makes the noise known); the site keys repeat, so use it with the in-memory database or a fresh one',
     )
     .option('--json', 'print one JSON object at the end, nothing else on stdout')
     .addOption(

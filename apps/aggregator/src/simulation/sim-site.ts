@@ -4,7 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MemoryBudgetGuard, runAgent, type AgentEvent, type TrainingData } from '@concord/client-agent';
-import { ed25519PublicKeyBase64, EnrollResponseSchema, type EnrollRequest } from '@concord/protocol';
+import {
+  ConcordError,
+  ed25519PublicKeyBase64,
+  EnrollResponseSchema,
+  isCodedError,
+  type EnrollRequest,
+} from '@concord/protocol';
 import { x25519PublicKey } from '@concord/secagg';
 
 export interface SimSiteOptions {
@@ -35,15 +41,33 @@ export interface SimSiteOptions {
   beforeConnect?: () => Promise<void>;
 }
 
-/** POST /api/enroll: the answer's JSON, or an error naming the site and the HTTP status. */
+/**
+ * A simulated site the aggregator would not enroll, with the refusal's own code (E_DUPLICATE_KEY, ...). simulate
+ * stops on it: the federation would otherwise wait for a site that never comes.
+ */
+export class SiteEnrollmentError extends ConcordError {}
+
+/** POST /api/enroll: the answer's JSON, or an error with the refusal's code and message. */
 async function enrollOverHttp(server: string, request: EnrollRequest): Promise<unknown> {
   const response = await fetch(`${server}/api/enroll`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(request),
   });
-  if (response.status !== 201) throw new Error(`enrollment of ${request.name} failed: HTTP ${response.status}`);
-  return response.json();
+  if (response.status === 201) return response.json();
+  const body = (await response.json().catch(() => ({}))) as { code?: unknown; message?: unknown };
+  const code = typeof body.code === 'string' && /^E_[A-Z0-9_]+$/.test(body.code) ? body.code : 'E_ENROLLMENT';
+  throw new ConcordError(code, `HTTP ${response.status}: ${typeof body.message === 'string' ? body.message : ''}`);
+}
+
+async function enroll(o: SimSiteOptions, server: string, request: EnrollRequest) {
+  try {
+    return EnrollResponseSchema.parse(await (o.enroll ? o.enroll(request) : enrollOverHttp(server, request)));
+  } catch (error) {
+    const code = isCodedError(error) && /^E_[A-Z0-9_]+$/.test(error.code) ? error.code : 'E_ENROLLMENT';
+    const why = error instanceof Error ? error.message : String(error);
+    throw new SiteEnrollmentError(code, `${o.name} could not enroll: ${why}`, { cause: error });
+  }
 }
 
 export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; rounds: number }> {
@@ -53,7 +77,7 @@ export async function runSimSite(o: SimSiteOptions): Promise<{ siteId: string; r
   const x25519 = Buffer.from(x25519PublicKey(agreementSecret)).toString('base64');
   const [server, token] = await Promise.all([o.server, o.token]);
   const request: EnrollRequest = { token, ed25519PublicKey, x25519PublicKey: x25519, cap: o.cap, name: o.name };
-  const enrolled = EnrollResponseSchema.parse(await (o.enroll ? o.enroll(request) : enrollOverHttp(server, request)));
+  const enrolled = await enroll(o, server, request);
   if (!enrolled.terms) throw new Error(`enrollment of ${o.name}: the aggregator sent no privacy terms to pin`);
   await o.beforeConnect?.();
   const budget = new MemoryBudgetGuard(o.cap, o.accountant ?? 'rdp');

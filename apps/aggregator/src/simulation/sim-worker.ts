@@ -1,6 +1,6 @@
 /** Worker-thread entry of one simulated site (simulate/demo): enrolls, runs rounds, reports progress. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runSimSite, type SimSiteOptions } from './sim-site.js';
+import { runSimSite, SiteEnrollmentError, type SimSiteOptions } from './sim-site.js';
 
 const options = workerData as Omit<SimSiteOptions, 'onEvent' | 'signal'>;
 const stop = new AbortController();
@@ -16,7 +16,11 @@ runSimSite({
   (error: unknown) => {
     const code = (error as { code?: unknown }).code;
     if (code !== 'E_ABORTED')
-      parentPort!.postMessage({ type: 'error', message: String((error as Error)?.message ?? error) });
+      parentPort!.postMessage({
+        type: 'error',
+        message: String((error as Error)?.message ?? error),
+        enrollment: error instanceof SiteEnrollmentError ? { code } : undefined,
+      });
     process.exit(0);
   },
 );

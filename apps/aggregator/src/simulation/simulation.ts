@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AgentEvent } from '@concord/client-agent';
 import { binaryMetrics } from '@concord/datasets';
+import { ConcordError } from '@concord/protocol';
 import { evaluate, predict } from '@concord/native';
 import type { RoundReport } from '../federation/round-engine.js';
 import { migratedPgliteTemplate } from '../db/pglite-template.js';
@@ -27,8 +28,15 @@ import type { SimulationOptions, SimulationResult } from './sim-options.js';
 import { preprocessOffThread, simulationData, simulationSeed, siteShard } from './sim-settings.js';
 import { compareEvaluations } from './sim-compare.js';
 import { exactEvaluator } from './sim-exact.js';
-import { runSimSite } from './sim-site.js';
+import { runSimSite, SiteEnrollmentError } from './sim-site.js';
 import { startVirtualAgents, type VirtualAgents } from './virtual-pool.js';
+
+/** `--reproducible` sites have the same identity keys every run: a database that saw them refuses them again. */
+function reproducibleHint(reason: string): string {
+  return /E_DUPLICATE_KEY|already enrolled/i.test(reason)
+    ? '; with --reproducible the sites keep their keys from run to run, so use the in-memory database or a fresh one'
+    : '';
+}
 
 /**
  * Runs one simulation: starts the aggregator on loopback (its own key directory, no autorun), creates the federation,
@@ -114,6 +122,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   const ledger = server.app.get(LedgerRepository);
 
   await o.onReady?.(server, federation.id);
+  // a site the aggregator refused to enroll stops the simulation (the federation would wait for it forever)
+  let enrollmentRefused!: (error: SiteEnrollmentError) => void;
+  const refused = new Promise<never>((_, reject) => (enrollmentRefused = reject));
+  refused.catch(() => {}); // raced below
   const stopSites = new AbortController();
   const workers: Worker[] = [];
   const siteRuns: Promise<unknown>[] = [];
@@ -139,13 +151,21 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
           ...o.site?.(i),
           signal: stopSites.signal,
           onEvent: (e) => o.onSiteEvent?.(name, e),
-        }).catch(() => {}),
+        }).catch((error: unknown) => {
+          if (error instanceof SiteEnrollmentError) enrollmentRefused(error);
+        }),
       );
     } else {
       const worker = new Worker(new URL('./sim-worker.js', import.meta.url), { workerData: siteOptions });
-      worker.on('message', (m: { type: string; event?: AgentEvent }) => {
-        if (m.type === 'event' && m.event) o.onSiteEvent?.(name, m.event);
-      });
+      worker.on(
+        'message',
+        (m: { type: string; event?: AgentEvent; message?: string; enrollment?: { code: string } }) => {
+          if (m.type === 'event' && m.event) o.onSiteEvent?.(name, m.event);
+          if (m.type === 'error' && m.enrollment) {
+            enrollmentRefused(new SiteEnrollmentError(m.enrollment.code, m.message ?? `${name} could not enroll`));
+          }
+        },
+      );
       worker.on('error', () => {});
       workers.push(worker);
     }
@@ -175,13 +195,25 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     };
     // every virtual site connects before the first cohort is drawn (the pool starts them a few dozen at a time)
     const poolReady = await pool?.ready;
-    const summary = await runner.start(federation.id, {
-      evaluate: evaluateModel,
-      onRound: (r) => {
-        reports.push(r);
-        o.onRound?.(r);
-      },
-    });
+    if (pool && poolReady && poolReady.failed > 0) {
+      const [name, why] = [...pool.errors][0] ?? ['a site', 'no reason given'];
+      throw new ConcordError(
+        'E_SIMULATION',
+        `${poolReady.failed} of ${o.sites} sites did not enroll and connect (${name}: ${why})${reproducibleHint(why)}`,
+      );
+    }
+    const summary = await Promise.race([
+      runner.start(federation.id, {
+        evaluate: evaluateModel,
+        onRound: (r) => {
+          reports.push(r);
+          o.onRound?.(r);
+        },
+      }),
+      refused.catch((error: SiteEnrollmentError) => {
+        throw new SiteEnrollmentError(error.code, `${error.message}${reproducibleHint(error.code)}`, { cause: error });
+      }),
+    ]);
     const final = await evaluateModel(summary.weights);
     const binary = isBinary
       ? binaryMetrics(await predict(settings.model, summary.weights, test.features), test.labels)
