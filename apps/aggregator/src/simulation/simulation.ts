@@ -122,10 +122,16 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   const ledger = server.app.get(LedgerRepository);
 
   await o.onReady?.(server, federation.id);
-  // a site the aggregator refused to enroll stops the simulation (the federation would wait for it forever)
-  let enrollmentRefused!: (error: SiteEnrollmentError) => void;
-  const refused = new Promise<never>((_, reject) => (enrollmentRefused = reject));
+  // A site the aggregator refuses to enroll is left out; once too few sites are left for a cohort to ever start,
+  // the simulation stops with the refusal (the federation would otherwise wait forever for sites that never come).
+  let stopOnRefusal!: (error: SiteEnrollmentError) => void;
+  const refused = new Promise<never>((_, reject) => (stopOnRefusal = reject));
   refused.catch(() => {}); // raced below
+  let refusedSites = 0;
+  const enrollmentRefused = (error: SiteEnrollmentError) => {
+    refusedSites++;
+    if (o.sites - refusedSites < settings.cohort.minSites) stopOnRefusal(error);
+  };
   const stopSites = new AbortController();
   const workers: Worker[] = [];
   const siteRuns: Promise<unknown>[] = [];
@@ -195,11 +201,12 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     };
     // every virtual site connects before the first cohort is drawn (the pool starts them a few dozen at a time)
     const poolReady = await pool?.ready;
-    if (pool && poolReady && poolReady.failed > 0) {
+    if (pool && poolReady && poolReady.authenticated < settings.cohort.minSites) {
       const [name, why] = [...pool.errors][0] ?? ['a site', 'no reason given'];
       throw new ConcordError(
         'E_SIMULATION',
-        `${poolReady.failed} of ${o.sites} sites did not enroll and connect (${name}: ${why})${reproducibleHint(why)}`,
+        `${poolReady.failed} of ${o.sites} sites did not enroll and connect, too many for a cohort of ` +
+          `${settings.cohort.minSites} (${name}: ${why})${reproducibleHint(why)}`,
       );
     }
     const summary = await Promise.race([
